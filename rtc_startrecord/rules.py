@@ -1,0 +1,250 @@
+"""The documented rules a JSON schema cannot say (fact-sheet ids R1-R28), per action.
+
+Each check reads the wire dict (PascalCase keys) and must survive any input, however malformed:
+the schema problems are reported separately, so a check simply skips what it cannot read.
+
+Severity, decided once here:
+- error: what the service rejects (R3, R4, R7, R11, R12), and what it would silently replace by a
+  default so that the user gets something other than what was asked (R15, R16, R18, R20; see
+  decisions.md: the client is stricter than the service);
+- warning: what the service accepts and ignores (R5/R6 Encode members outside a mode's set, R14,
+  R17, R19, R27) and a missing Vod (R28: the documented examples omit it, storage can be set in
+  the console). Warnings never block a send.
+Not checkable here: R8 (TaskId uniqueness needs the service's state), R9 (rate; the client's
+limiter), R21 (main account id), R23 (console switch), R25/R26 (the running task's state).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .errors import Problem
+
+Check = Callable[[dict[str, Any]], Iterator[Problem]]
+
+MIXED_ENCODE = frozenset({"VideoWidth", "VideoHeight", "VideoFps", "VideoBitrate"})
+SINGLE_ENCODE = frozenset({"VideoFps", "VideoBitrate"})
+PUSH_ONLY_CONTROL = ("PushStreamMode", "TalkVolume", "VolumeIndicationMode", "VolumeIndicationInterval")
+EPSILON = 1e-9
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _num(value: Any, default: float) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return default
+
+
+def _err(path: str, rule: str, message: str) -> Problem:
+    return Problem(path=path, rule=rule, message=message)
+
+
+def _warn(path: str, rule: str, message: str) -> Problem:
+    return Problem(path=path, rule=rule, message=message, severity="warning")
+
+
+def _streams(body: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
+    return [
+        (i, s) for i, s in enumerate(_list(_obj(body.get(key)).get("StreamList"))) if isinstance(s, dict)
+    ]
+
+
+def _identity(stream: dict[str, Any]) -> tuple[Any, int]:
+    stype = _int(stream.get("StreamType"))
+    return (stream.get("UserId"), 0 if stype is None else stype)
+
+
+def unique_index(body: dict[str, Any]) -> Iterator[Problem]:
+    """R12: Index values are unique within one StreamList."""
+    for key in ("TargetStreams", "ExcludeStreams"):
+        seen: dict[int, int] = {}
+        for i, s in _streams(body, key):
+            index = _int(s.get("Index"))
+            if index is None:
+                continue
+            if index in seen:
+                yield _err(f"$.{key}.StreamList[{i}].Index", "R12",
+                           f"Index {index} is already used by StreamList[{seen[index]}]")  # fmt: skip
+            else:
+                seen[index] = i
+
+
+def target_exclude(body: dict[str, Any]) -> Iterator[Problem]:
+    """R3: no stream in both lists; R4: screen streams cannot be excluded."""
+    targets = {_identity(s): i for i, s in _streams(body, "TargetStreams")}
+    for j, s in _streams(body, "ExcludeStreams"):
+        ident = _identity(s)
+        if ident in targets:
+            yield _err(f"$.ExcludeStreams.StreamList[{j}]", "R3",
+                       f"stream {ident[0]!r} (StreamType {ident[1]}) is also in "
+                       f"TargetStreams.StreamList[{targets[ident]}]")  # fmt: skip
+        if ident[1] == 1:
+            yield _err(f"$.ExcludeStreams.StreamList[{j}].StreamType", "R4",
+                       "screen streams (StreamType 1) cannot be excluded")  # fmt: skip
+
+
+def mode_rules(body: dict[str, Any]) -> Iterator[Problem]:
+    """R5/R6: Encode members a mode ignores (warnings); R7: Layout only in mixed mode."""
+    mode = _int(body.get("RecordMode"))
+    mode = 0 if mode is None else mode
+    allowed, rule, name = (SINGLE_ENCODE, "R5", "single-stream") if mode == 1 else (
+        MIXED_ENCODE, "R6", "mixed")  # fmt: skip
+    for key in _obj(body.get("Encode")):
+        if key not in allowed:
+            yield _warn(f"$.Encode.{key}", rule,
+                        f"{name} recording honours only {', '.join(sorted(allowed))}; "
+                        f"the service may ignore {key}")  # fmt: skip
+    if mode == 1 and "Layout" in body:
+        yield _err("$.Layout", "R7", "a Layout is only accepted in mixed mode (RecordMode 0)")
+
+
+def layout_rules(body: dict[str, Any]) -> Iterator[Problem]:
+    """R11 custom layout regions, R14, R16 regions inside the canvas, R17, R19."""
+    layout = body.get("Layout")
+    if not isinstance(layout, dict):
+        return
+    mode = _int(layout.get("LayoutMode"))
+    mode = 0 if mode is None else mode
+    targets = _streams(body, "TargetStreams")
+    if mode == 2:
+        yield from _custom_layout(body, layout, targets)
+        encode = _obj(body.get("Encode"))
+        for key in ("VideoWidth", "VideoHeight"):
+            if key in encode:
+                yield _warn(f"$.Encode.{key}", "R14",
+                            f"ignored with a custom layout: Canvas.{key[5:]} is used")  # fmt: skip
+    has_index = "MainVideoStreamIndex" in layout
+    has_stream = "MainVideoStream" in layout
+    if (has_index or has_stream) and mode != 1:
+        key = "MainVideoStream" if has_stream else "MainVideoStreamIndex"
+        yield _warn(f"$.Layout.{key}", "R17", "only the vertical layout (LayoutMode 1) uses it")
+    elif has_index and has_stream:
+        yield _warn("$.Layout.MainVideoStreamIndex", "R17", "MainVideoStream wins when both are set")
+    elif has_index:
+        index = _int(layout.get("MainVideoStreamIndex"))
+        if index is not None and index not in {_int(s.get("Index")) for _, s in targets}:
+            yield _warn("$.Layout.MainVideoStreamIndex", "R17",
+                        f"no target stream has Index {index}; the service picks a random stream")  # fmt: skip
+    if mode == 0 and "FrameInterpolationMode" in _obj(body.get("Control")):
+        yield _warn("$.Control.FrameInterpolationMode", "R19", "no effect in the adaptive layout")
+
+
+def _custom_layout(
+    body: dict[str, Any], layout: dict[str, Any], targets: list[tuple[int, dict[str, Any]]]
+) -> Iterator[Problem]:
+    custom = layout.get("CustomLayout")
+    if not isinstance(custom, dict) or not isinstance(custom.get("Regions"), list):
+        yield _err("$.Layout.CustomLayout", "R11",
+                   "LayoutMode 2 (custom) needs CustomLayout.Regions, one per target stream")  # fmt: skip
+        return
+    regions = [(k, r) for k, r in enumerate(custom["Regions"]) if isinstance(r, dict)]
+    by_index: dict[int, list[int]] = {}
+    for k, r in regions:
+        si = _int(r.get("StreamIndex"))
+        if si is not None:
+            by_index.setdefault(si, []).append(k)
+    if not targets and regions:
+        yield _err("$.TargetStreams", "R11",
+                   "a custom layout's regions refer to TargetStreams by Index; list them")  # fmt: skip
+    indexes = set()
+    for i, s in targets:
+        index = _int(s.get("Index"))
+        if index is None:
+            if "Index" not in s:
+                yield _err(f"$.TargetStreams.StreamList[{i}]", "R11",
+                           "with a custom layout every target stream needs an Index")  # fmt: skip
+            continue
+        indexes.add(index)
+        found = by_index.get(index, [])
+        if not found:
+            yield _err(f"$.TargetStreams.StreamList[{i}].Index", "R11",
+                       f"no region has StreamIndex {index}")  # fmt: skip
+    for index, ks in by_index.items():
+        if targets and index not in indexes:
+            yield _err(f"$.Layout.CustomLayout.Regions[{ks[0]}].StreamIndex", "R11",
+                       f"no target stream has Index {index}")  # fmt: skip
+        for k in ks[1:]:
+            yield _err(f"$.Layout.CustomLayout.Regions[{k}].StreamIndex", "R11",
+                       f"StreamIndex {index} already has Regions[{ks[0]}]")  # fmt: skip
+    for k, r in regions:
+        x, w = _num(r.get("LocationX"), 0.0), _num(r.get("WidthProportion"), 0.0)
+        y, h = _num(r.get("LocationY"), 0.0), _num(r.get("HeightProportion"), 0.0)
+        if x + w > 1 + EPSILON:
+            yield _err(f"$.Layout.CustomLayout.Regions[{k}]", "R16",
+                       f"LocationX + WidthProportion = {x + w:g} passes the canvas' right edge")  # fmt: skip
+        if y + h > 1 + EPSILON:
+            yield _err(f"$.Layout.CustomLayout.Regions[{k}]", "R16",
+                       f"LocationY + HeightProportion = {y + h:g} passes the canvas' bottom edge")  # fmt: skip
+        if "CornerRadius" in r:
+            yield _warn(f"$.Layout.CustomLayout.Regions[{k}].CornerRadius", "R27",
+                        "push-to-CDN only; recording ignores it")  # fmt: skip
+
+
+def encode_audio(body: dict[str, Any]) -> Iterator[Problem]:
+    """R18: HE-AAC v2 needs stereo."""
+    encode = _obj(body.get("Encode"))
+    if _int(encode.get("AudioProfile")) == 2 and _int(encode.get("AudioChannels")) == 1:
+        yield _err("$.Encode.AudioChannels", "R18", "AudioProfile 2 (HE-AAC v2) needs AudioChannels 2")
+
+
+def control_rules(body: dict[str, Any]) -> Iterator[Problem]:
+    """R27 push-only Control members (warnings); R20 perpendicular orientation vectors."""
+    control = _obj(body.get("Control"))
+    for key in PUSH_ONLY_CONTROL:
+        if key in control:
+            yield _warn(f"$.Control.{key}", "R27", "push-to-CDN only; recording ignores it")
+    orient = _obj(_obj(control.get("SpatialConfig")).get("AudienceSpatialOrientation"))
+    defaults = {"Forward": [1, 0, 0], "Right": [0, 1, 0], "Up": [0, 0, 1]}
+    vecs = {}
+    for key, default in defaults.items():
+        v = orient.get(key, default)
+        if not (isinstance(v, list) and len(v) == 3):
+            return
+        vecs[key] = [_num(c, 0.0) for c in v]
+    if not orient:
+        return
+    for a, b in (("Forward", "Right"), ("Forward", "Up"), ("Right", "Up")):
+        dot = sum(p * q for p, q in zip(vecs[a], vecs[b], strict=True))
+        if abs(dot) > EPSILON:
+            yield _err("$.Control.SpatialConfig.AudienceSpatialOrientation", "R20",
+                       f"{a} and {b} are not perpendicular (dot product {dot:g})")  # fmt: skip
+
+
+def vod_present(body: dict[str, Any]) -> Iterator[Problem]:
+    """R28: Vod is documented as required, yet both documented examples omit it."""
+    if "Vod" not in body:
+        yield _warn("$.Vod", "R28",
+                    "no Vod: the files go where the console's storage settings say, if any")  # fmt: skip
+
+
+# Per action, in the order the problems are reported.
+RULES: dict[str, tuple[Check, ...]] = {
+    "StartRecord": (unique_index, target_exclude, mode_rules, layout_rules, encode_audio,
+                    control_rules, vod_present),
+    "UpdateRecord": (unique_index, layout_rules),
+    "StopRecord": (),
+    "GetRecordTask": (),
+}  # fmt: skip
+
+# Schema keywords that implement a numbered rule at a given place: (keyword, path) -> rule.
+SCHEMA_RULES: dict[tuple[str, str], str] = {
+    ("maxItems", "$.TargetStreams.StreamList"): "R1",
+    ("maxItems", "$.ExcludeStreams.StreamList"): "R2",
+    ("multipleOf", "*"): "R15",
+}
+
+
+def schema_rule(keyword: str, path: str) -> str:
+    return SCHEMA_RULES.get((keyword, path)) or SCHEMA_RULES.get((keyword, "*")) or f"schema.{keyword}"

@@ -1,0 +1,97 @@
+"""The bundled spec that `tools/regen.py` writes beside the models: schemas and operations.
+
+Everything per action that the client, the validator and the simulator need is read from here,
+so a new action is a spec edit and a regeneration, not new code paths.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import attrs
+from rtc_startrecord_models import DEFAULT_VERSION, VERSIONS
+
+__all__ = ["DEFAULT_VERSION", "Operation", "operation", "operations", "bundle", "model_module"]
+
+
+@attrs.frozen
+class Operation:
+    """One action of one API version, as the spec describes it."""
+
+    action: str
+    version: str
+    method: str
+    path: str
+    request: str  # schema (and model) name of the request
+    request_in: str  # "body" (JSON) or "query"
+    query: tuple[str, ...]  # for query requests: the parameter names, in spec order
+    response: str  # schema (and model) name of the success envelope
+
+    @property
+    def request_model(self) -> type[Any]:
+        return getattr(model_module(self.version), self.request)  # type: ignore[no-any-return]
+
+    @property
+    def response_model(self) -> type[Any]:
+        return getattr(model_module(self.version), self.response)  # type: ignore[no-any-return]
+
+
+@cache
+def bundle(version: str = DEFAULT_VERSION) -> dict[str, Any]:
+    """The bundled spec of one version (component schemas, operations, examples)."""
+    module = VERSIONS.get(version)
+    if module is None:
+        known = ", ".join(sorted(VERSIONS))
+        raise ValueError(f"unknown API version {version!r}; this package knows {known}")
+    text = resources.files(f"rtc_startrecord_models.{module}").joinpath("spec.json").read_text(
+        encoding="utf-8"
+    )
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+@cache
+def model_module(version: str = DEFAULT_VERSION) -> Any:
+    return importlib.import_module(f"rtc_startrecord_models.{VERSIONS[version]}")
+
+
+@cache
+def operations(version: str = DEFAULT_VERSION) -> dict[str, Operation]:
+    ops = {}
+    for action, op in bundle(version)["operations"].items():
+        ops[action] = Operation(
+            action=action,
+            version=op["version"],
+            method=op["method"],
+            path=op["path"],
+            request=op["request"],
+            request_in=op["request_in"],
+            query=tuple(op["query"]),
+            response=op["response"],
+        )
+    return ops
+
+
+def operation(action: str, version: str = DEFAULT_VERSION) -> Operation:
+    ops = operations(version)
+    try:
+        return ops[action]
+    except KeyError:
+        known = ", ".join(sorted(ops))
+        raise ValueError(
+            f"unknown action {action!r} for version {version}; known actions: {known}"
+        ) from None
+
+
+@cache
+def action_of_model(cls: type[Any]) -> tuple[str, str]:
+    """(action, version) whose request model is `cls`."""
+    for version in VERSIONS:
+        for op in operations(version).values():
+            if op.request_model is cls:
+                return op.action, version
+    raise TypeError(f"{cls.__name__} is not the request model of any action")

@@ -1,0 +1,104 @@
+"""`validate`: every schema constraint of the spec, then the documented rules, all at once.
+
+One validator serves the client (before anything is sent), the simulator (on what it receives)
+and the CLI. The schema half runs the spec's own JSON Schema (compiled once per action by
+jsonschema-rs, which reports every error with its path); the other half is `rules.RULES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+import attrs
+import jsonschema_rs
+
+from . import rules, spec
+from .errors import Problem
+from .wire import to_wire
+
+__all__ = ["validate", "validate_wire", "has_errors"]
+
+
+@cache
+def _validator(action: str, version: str) -> Any:
+    op = spec.operation(action, version)
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": f"#/components/schemas/{op.request}",
+        "components": {"schemas": spec.bundle(version)["components"]["schemas"]},
+    }
+    return jsonschema_rs.validator_for(schema)
+
+
+def _path(parts: Any) -> str:
+    out = "$"
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else f".{p}"
+    return out
+
+
+def _short(message: str, limit: int = 120) -> str:
+    """jsonschema-rs starts messages with the whole value; name it `value` when that is long."""
+    if len(message) <= limit:
+        return message
+    for verb in (" is not ", " has ", " is "):
+        at = message.rfind(verb)
+        if at > 0:
+            return "value" + message[at:]
+    return message[:limit] + "..."
+
+
+def schema_problems(wire: Any, action: str, version: str = spec.DEFAULT_VERSION) -> list[Problem]:
+    validator = _validator(action, version)
+    if validator.is_valid(wire):
+        return []
+    out: list[Problem] = []
+    for e in validator.iter_errors(wire):
+        keyword = str(e.schema_path[-1]) if e.schema_path else "type"
+        path = _path(e.instance_path)
+        kind = e.kind
+        if keyword == "required":
+            name = getattr(kind, "property", "?")
+            out.append(Problem(path=f"{path}.{name}", rule="schema.required",
+                               message=f"required key {name!r} is missing"))  # fmt: skip
+        elif keyword == "additionalProperties":
+            for key in getattr(kind, "unexpected", None) or ["?"]:
+                out.append(Problem(path=f"{path}.{key}", rule="schema.additionalProperties",
+                                   message=f"unknown key {key!r}"))  # fmt: skip
+        else:
+            out.append(Problem(path=path, rule=rules.schema_rule(keyword, path),
+                               message=_short(e.message)))  # fmt: skip
+    return out
+
+
+def validate_wire(
+    wire: Any, action: str = "StartRecord", version: str = spec.DEFAULT_VERSION
+) -> list[Problem]:
+    """Validate a wire dict (PascalCase keys) for one action; never raises for bad input."""
+    problems = schema_problems(wire, action, version)
+    if isinstance(wire, dict):
+        for check in rules.RULES.get(action, ()):
+            problems.extend(check(wire))
+    return problems
+
+
+def validate(
+    request: object, *, action: str | None = None, version: str | None = None
+) -> list[Problem]:
+    """All problems of a request model or wire dict; `[]` means valid. Never raises for bad input.
+
+    The action comes from the model's type, or from `action=` for a dict (default StartRecord).
+    """
+    if attrs.has(type(request)):
+        model_action, model_version = spec.action_of_model(type(request))
+        if action is not None and action != model_action:
+            raise ValueError(f"{type(request).__name__} is {model_action}'s request, not {action}'s")
+        return validate_wire(to_wire(request), model_action, version or model_version)
+    wire = dict(request) if isinstance(request, Mapping) and not isinstance(request, dict) else request
+    return validate_wire(wire, action or "StartRecord", version or spec.DEFAULT_VERSION)
+
+
+def has_errors(problems: list[Problem]) -> bool:
+    return any(p.severity == "error" for p in problems)

@@ -1,0 +1,263 @@
+"""The wire format: attrs models <-> the API's PascalCase JSON dicts, through cattrs.
+
+Two converters live here, built once with generated (compiled) hooks: requests reject unknown
+keys, responses tolerate them (servers add fields) and keep enum values they do not know (a
+Status 7 from a newer server stays the int 7). Both are strict about JSON types: cattrs' default
+would turn 5 into "5" or True into 1, hiding a caller's mistake.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
+
+import attrs
+import cattrs
+from cattrs.errors import (
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+)
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from .errors import Problem, WireFormatError
+
+T = TypeVar("T")
+
+__all__ = ["dumps", "from_wire", "to_wire", "wire_name"]
+
+
+def wire_name(a: attrs.Attribute[Any]) -> str:
+    """The JSON key of an attribute (the template stores it in the field's metadata)."""
+    return cast(str, a.metadata.get("wire", a.name))
+
+
+def _type_name(value: object) -> str:
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "array",
+        dict: "object",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
+
+
+class _WireTypeError(TypeError):
+    """A JSON value of the wrong type; carries the schema keyword for the Problem."""
+
+    def __init__(self, message: str, rule: str = "schema.type") -> None:
+        self.rule = rule
+        super().__init__(message)
+
+
+def _strict_str(value: object, _: object) -> str:
+    if not isinstance(value, str):
+        raise _WireTypeError(f"expected a string, got {_type_name(value)} {value!r}")
+    return value
+
+
+def _strict_int(value: object, _: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise _WireTypeError(f"expected an integer, got {_type_name(value)} {value!r}")
+    return value
+
+
+def _strict_float(value: object, _: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _WireTypeError(f"expected a number, got {_type_name(value)} {value!r}")
+    return value  # an int stays an int, so 1 goes back out as 1
+
+
+def _strict_bool(value: object, _: object) -> bool:
+    if not isinstance(value, bool):
+        raise _WireTypeError(f"expected a boolean, got {_type_name(value)} {value!r}")
+    return value
+
+
+def _is_int_enum(t: Any) -> bool:
+    return isinstance(t, type) and issubclass(t, enum.IntEnum)
+
+
+def _enum_hook(tolerant: bool) -> Callable[[object, Any], Any]:
+    def hook(value: object, t: Any) -> Any:
+        number = _strict_int(value, int)
+        try:
+            return t(number)
+        except ValueError:
+            if tolerant:
+                return number  # a newer server's value: keep it, never crash
+            allowed = ", ".join(str(m.value) for m in t)
+            raise _WireTypeError(
+                f"{number} is not one of {allowed} ({t.__name__})", "schema.enum"
+            ) from None
+
+    return hook
+
+
+def _strict_list(conv: cattrs.Converter) -> Callable[[Any], Callable[[object, Any], Any]]:
+    def factory(t: Any) -> Callable[[object, Any], Any]:
+        inner = conv.get_structure_hook(t.__args__[0]) if getattr(t, "__args__", None) else None
+        item_type = t.__args__[0] if getattr(t, "__args__", None) else Any
+
+        def hook(value: object, _: Any) -> list[Any]:
+            if not isinstance(value, list):
+                raise _WireTypeError(f"expected an array, got {_type_name(value)}")
+            if inner is None:
+                return list(value)
+            errors: list[Exception] = []
+            out = []
+            for i, item in enumerate(value):
+                try:
+                    out.append(inner(item, item_type))
+                except Exception as exc:  # collected, re-raised as a group below
+                    exc.__notes__ = [*getattr(exc, "__notes__", []), f"index {i}"]
+                    errors.append(_Indexed(i, exc))
+            if errors:
+                raise IterableValidationError("list items", errors, t)
+            return out
+
+        return hook
+
+    return factory
+
+
+class _Indexed(Exception):
+    """Wraps an item's error with its index, so paths can say `[3]`."""
+
+    def __init__(self, index: int, exc: Exception) -> None:
+        self.index = index
+        self.exc = exc
+        super().__init__(str(exc))
+
+
+def _is_list(t: Any) -> bool:
+    return getattr(t, "__origin__", None) is list or t is list
+
+
+def _make_converter(*, forbid_extra: bool) -> cattrs.Converter:
+    conv = cattrs.Converter(detailed_validation=True)
+    conv.register_structure_hook(str, _strict_str)
+    conv.register_structure_hook(int, _strict_int)
+    conv.register_structure_hook(float, _strict_float)
+    conv.register_structure_hook(bool, _strict_bool)
+    # Class-keyed hooks dispatch on the MRO, so IntEnum (more specific than int) gets its own.
+    conv.register_structure_hook(enum.IntEnum, _enum_hook(tolerant=not forbid_extra))
+    conv.register_structure_hook_func(lambda x: x is Any, lambda v, _: v)
+    conv.register_structure_hook_factory(_is_list, _strict_list(conv))
+
+    def structure_factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
+        renames = {a.name: override(rename=wire_name(a)) for a in attrs.fields(cls)}
+        fn = make_dict_structure_fn(
+            cls,
+            conv,
+            _cattrs_forbid_extra_keys=forbid_extra,
+            _cattrs_detailed_validation=True,
+            **renames,
+        )
+
+        def hook(value: object, t: Any) -> Any:
+            if not isinstance(value, Mapping):
+                raise _WireTypeError(f"expected an object, got {_type_name(value)}")
+            return fn(value, t)
+
+        return hook
+
+    def unstructure_factory(cls: type[Any]) -> Callable[[Any], Any]:
+        renames = {a.name: override(rename=wire_name(a)) for a in attrs.fields(cls)}
+        return make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **renames)
+
+    conv.register_unstructure_hook_func(_is_int_enum, int)
+    conv.register_structure_hook_factory(attrs.has, structure_factory)
+    conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)
+    return conv
+
+
+REQUESTS = _make_converter(forbid_extra=True)
+RESPONSES = _make_converter(forbid_extra=False)
+
+
+def _is_response(cls: type[Any]) -> bool:
+    return cls.__name__.endswith(("Response", "Result")) or cls.__name__ in _RESPONSE_PARTS
+
+
+# Models that only ever appear inside responses; Stream appears on both sides and is strict.
+_RESPONSE_PARTS = frozenset({"ResponseMetadata", "ErrorInfo", "RecordTask", "RecordFile"})
+
+
+def from_wire(cls: type[T], data: object) -> T:
+    """Structure a wire dict into `cls`; raise WireFormatError naming every bad path.
+
+    Request models reject unknown keys; response models tolerate them.
+    """
+    conv = RESPONSES if _is_response(cls) else REQUESTS
+    try:
+        return conv.structure(data, cls)
+    except Exception as exc:
+        problems = list(_problems(exc, "$", cls))
+        if not problems:  # pragma: no cover - a cattrs error shape we did not foresee
+            problems = [Problem(path="$", rule="schema.type", message=str(exc))]
+        raise WireFormatError(problems) from None
+
+
+def to_wire(obj: object) -> dict[str, Any]:
+    """Unstructure a model into its wire dict, leaving out unset (None) fields."""
+    return cast(dict[str, Any], REQUESTS.unstructure(obj))
+
+
+def dumps(wire: Mapping[str, Any]) -> bytes:
+    """The exact bytes sent: compact UTF-8 JSON; NaN and infinities are refused."""
+    return json.dumps(wire, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _attr_by_name(cls: Any, name: str) -> attrs.Attribute[Any] | None:
+    if attrs.has(cls):
+        for a in attrs.fields(cls):
+            if a.name == name:
+                return a
+    return None
+
+
+def _problems(exc: BaseException, path: str, cls: Any) -> list[Problem]:
+    """Flatten a cattrs error tree into Problems with wire-name JSON paths."""
+    out: list[Problem] = []
+    if isinstance(exc, ForbiddenExtraKeysError):
+        for key in sorted(exc.extra_fields):
+            out.append(
+                Problem(path=f"{path}.{key}", rule="schema.additionalProperties",
+                        message=f"unknown key {key!r}")  # fmt: skip
+            )
+        return out
+    if isinstance(exc, ClassValidationError):
+        with_notes, without = exc.group_exceptions()
+        for sub, note in with_notes:
+            a = _attr_by_name(exc.cl, note.name)
+            key = wire_name(a) if a is not None else note.name
+            sub_path = f"{path}.{key}"
+            if isinstance(sub, KeyError):
+                out.append(Problem(path=sub_path, rule="schema.required",
+                                   message=f"required key {key!r} is missing"))  # fmt: skip
+            else:
+                out.extend(_problems(sub, sub_path, note.type))
+        for sub in without:
+            out.extend(_problems(sub, path, exc.cl))
+        return out
+    if isinstance(exc, IterableValidationError):
+        for sub in exc.exceptions:
+            if isinstance(sub, _Indexed):
+                out.extend(_problems(sub.exc, f"{path}[{sub.index}]", None))
+            else:
+                out.extend(_problems(sub, path, None))
+        return out
+    if isinstance(exc, BaseExceptionGroup):
+        for sub in exc.exceptions:
+            out.extend(_problems(sub, path, cls))
+        return out
+    rule = exc.rule if isinstance(exc, _WireTypeError) else "schema.type"
+    out.append(Problem(path=path, rule=rule, message=str(exc)))
+    return out
