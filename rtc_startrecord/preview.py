@@ -1,0 +1,347 @@
+"""Preview of a request body: the custom mixed-stream layout as SVG, and the file names it makes.
+
+Both functions take a StartRecord/UpdateRecord body in its *wire* form (the API's PascalCase keys,
+as parsed from JSON). They are tolerant: they never validate the whole body (``validate`` does that)
+and report what stops a faithful drawing as warnings instead.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeGuard
+from xml.sax.saxutils import escape, quoteattr
+
+from .errors import RtcError
+from .filenames import expand_file_name
+
+__all__ = [
+    "DEFAULT_BACKGROUND",
+    "DEFAULT_CANVAS_HEIGHT",
+    "DEFAULT_CANVAS_WIDTH",
+    "EACH_USER_PLACEHOLDER",
+    "PreviewError",
+    "preview_file_names",
+    "region_color",
+    "render_layout_svg",
+]
+
+DEFAULT_CANVAS_WIDTH = 640
+DEFAULT_CANVAS_HEIGHT = 480
+DEFAULT_BACKGROUND = "#000000"
+#: The ``user_id`` :func:`preview_file_names` uses when single-stream mode names no streams.
+EACH_USER_PLACEHOLDER = "<each-user>"
+
+_CUSTOM_LAYOUT_MODE = 2
+_HEX_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
+_REGIONS_PATH = "$.Layout.CustomLayout.Regions"
+_WARNING_COLOUR = "#ff0000"
+_NOT_XML_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+class PreviewError(RtcError, ValueError):
+    """The body cannot be previewed (e.g. it has no custom layout to draw)."""
+
+
+def region_color(i: int) -> str:
+    """The fill colour of the ``i``-th region (list position): distinct, deterministic."""
+    hue = (i * 0.618033988749895) % 1.0  # golden-ratio steps spread hues evenly
+    r, g, b = colorsys.hls_to_rgb(hue, 0.5, 0.65)
+    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _px(ratio: float, size: int) -> int:
+    """Pixel = round(ratio x size), halves rounded up (R16)."""
+    return math.floor(ratio * size + 0.5)
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def _xml_safe(text: str) -> str:
+    """``text`` with the characters XML 1.0 cannot hold (control characters) replaced by U+FFFD."""
+    return _NOT_XML_CHAR.sub("\ufffd", text)
+
+
+def _attrs(**attributes: object) -> str:
+    """SVG attributes; ``fill_opacity`` -> ``fill-opacity``, ``class_`` -> ``class``; escaped."""
+    return "".join(
+        f" {name.rstrip('_').replace('_', '-')}={quoteattr(_xml_safe(str(value)))}"
+        for name, value in attributes.items()
+    )
+
+
+def _custom_layout(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    if not isinstance(body, Mapping):
+        raise PreviewError("the request body must be a JSON object")
+    layout = body.get("Layout")
+    how = (
+        "set Layout.LayoutMode to 2 and give Layout.CustomLayout with a Canvas and one Region per "
+        "stream; the other layout modes are arranged by the service and cannot be previewed"
+    )
+    if not isinstance(layout, Mapping):
+        raise PreviewError(f"the body has no Layout, so no custom layout to draw: {how}")
+    mode = layout.get("LayoutMode", 0)
+    if mode != _CUSTOM_LAYOUT_MODE or isinstance(mode, bool):
+        raise PreviewError(f"Layout.LayoutMode is {mode!r}, not 2 (custom): {how}")
+    custom = layout.get("CustomLayout")
+    if not isinstance(custom, Mapping):
+        raise PreviewError(f"Layout.LayoutMode is 2 but Layout.CustomLayout is missing: {how}")
+    return custom
+
+
+def _streams(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    target = body.get("TargetStreams")
+    if not isinstance(target, Mapping):
+        return []
+    stream_list = target.get("StreamList")
+    if not isinstance(stream_list, Sequence) or isinstance(stream_list, str):
+        return []
+    return [s for s in stream_list if isinstance(s, Mapping)]
+
+
+def _canvas_size(canvas: Mapping[str, Any], key: str, default: int, warnings: list[str]) -> int:
+    value = canvas.get(key)
+    if value is None:
+        return default
+    if not _is_int(value) or value < 2:
+        warnings.append(
+            f"$.Layout.CustomLayout.Canvas.{key}: {value!r} is not a valid size; "
+            f"drawn with the default {default}"
+        )
+        return default
+    size: int = value
+    return size
+
+
+def _proportions(
+    region: Mapping[str, Any], path: str, warnings: list[str]
+) -> tuple[float, float, float, float] | None:
+    """LocationX, LocationY, WidthProportion, HeightProportion; None (and a warning) if unusable."""
+    values: list[float] = []
+    for key, default in (
+        ("LocationX", 0.0),
+        ("LocationY", 0.0),
+        ("WidthProportion", None),
+        ("HeightProportion", None),
+    ):
+        value = region.get(key, default)
+        if not _is_number(value):
+            what = "is missing" if value is None else f"is {value!r}, not a number"
+            warnings.append(f"{path}.{key} {what}; region not drawn")
+            return None
+        values.append(float(value))
+    return values[0], values[1], values[2], values[3]
+
+
+def render_layout_svg(body: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """Draw the custom layout (LayoutMode 2) of a StartRecord/UpdateRecord wire body as SVG.
+
+    Returns ``(svg_text, warnings)``. The ``<svg>`` has the canvas size (default 640x480) and a
+    background ``<rect id="canvas">`` (``Canvas.Background``, default ``#000000``; a
+    ``BackgroundImage`` is drawn over it, stretched). Each region is a
+    ``<g class="region" data-stream-index=.. data-user-id=..>`` holding a ``<rect>`` at
+    ``round(ratio x canvas size)`` with ``fill-opacity`` = Alpha, and a ``<text>`` label
+    ``"UserId #Index"`` (``" (screen)"`` added for StreamType 1; ``"?"`` as the user when no stream
+    has that Index). Regions are drawn in ascending ZOrder, ties in list order, each in its own
+    colour. A region reaching outside the canvas gets a red dashed ``class="warning"`` outline and a
+    "⚠" text, and a warning naming ``$.Layout.CustomLayout.Regions[i]``. Output is deterministic.
+
+    Raises :class:`PreviewError` when the body has no custom layout.
+    """
+    custom = _custom_layout(body)
+    warnings: list[str] = []
+
+    if body.get("RecordMode", 0) == 1:
+        warnings.append("$.Layout: a layout is only used in mixed mode (RecordMode 0) (R7)")
+
+    canvas_raw = custom.get("Canvas")
+    canvas: Mapping[str, Any] = canvas_raw if isinstance(canvas_raw, Mapping) else {}
+    width = _canvas_size(canvas, "Width", DEFAULT_CANVAS_WIDTH, warnings)
+    height = _canvas_size(canvas, "Height", DEFAULT_CANVAS_HEIGHT, warnings)
+    background = canvas.get("Background")
+    if background is None:
+        background = DEFAULT_BACKGROUND
+    elif not isinstance(background, str) or not _HEX_COLOUR.fullmatch(background):
+        warnings.append(
+            f"$.Layout.CustomLayout.Canvas.Background: {background!r} is not #RRGGBB; "
+            f"drawn with the default {DEFAULT_BACKGROUND}"
+        )
+        background = DEFAULT_BACKGROUND
+    background_image = canvas.get("BackgroundImage")
+
+    streams_by_index: dict[int, Mapping[str, Any]] = {}
+    for listed in _streams(body):
+        index = listed.get("Index")
+        if _is_int(index) and index not in streams_by_index:
+            streams_by_index[index] = listed
+
+    regions_raw = custom.get("Regions")
+    regions: list[Any] = (
+        list(regions_raw)
+        if isinstance(regions_raw, Sequence) and not isinstance(regions_raw, str)
+        else []
+    )
+    if not regions:
+        warnings.append(f"{_REGIONS_PATH}: no regions, nothing but the canvas is drawn")
+
+    lines = [
+        f"<svg{_attrs(xmlns='http://www.w3.org/2000/svg', viewBox=f'0 0 {width} {height}')}"
+        + f"{_attrs(width=width, height=height)}>",
+        f"  <rect{_attrs(id='canvas', x=0, y=0, width=width, height=height, fill=background)}/>",
+    ]
+    if isinstance(background_image, str) and background_image:
+        lines.append(
+            f"  <image{_attrs(id='background-image', x=0, y=0, width=width, height=height)}"
+            f"{_attrs(href=background_image, preserveAspectRatio='none')}/>"
+        )
+
+    drawable: list[tuple[int, int, Mapping[str, Any]]] = []
+    seen_indexes: set[int] = set()
+    for i, region in enumerate(regions):
+        path = f"{_REGIONS_PATH}[{i}]"
+        if not isinstance(region, Mapping):
+            warnings.append(f"{path}: not an object; skipped")
+            continue
+        z_order = region.get("ZOrder", 0)
+        if not _is_int(z_order):
+            warnings.append(f"{path}.ZOrder: {z_order!r} is not an integer; drawn with ZOrder 0")
+            z_order = 0
+        drawable.append((z_order, i, region))
+    drawable.sort(key=lambda item: (item[0], item[1]))
+
+    for z_order, i, region in drawable:
+        path = f"{_REGIONS_PATH}[{i}]"
+        proportions = _proportions(region, path, warnings)
+        if proportions is None:
+            continue
+
+        stream_index = region.get("StreamIndex")
+        stream = streams_by_index.get(stream_index) if _is_int(stream_index) else None
+        if stream_index is None:
+            warnings.append(f"{path}.StreamIndex is missing")
+        elif stream is None:
+            warnings.append(
+                f"{path}.StreamIndex: no stream in TargetStreams.StreamList has Index "
+                f"{stream_index!r} (R11)"
+            )
+        if _is_int(stream_index):
+            seen_indexes.add(stream_index)
+        user_id = stream.get("UserId") if stream is not None else None
+        user_text = str(user_id) if user_id is not None and stream is not None else "?"
+        label = f"{user_text} #{'' if stream_index is None else stream_index}"
+        if stream is not None and stream.get("StreamType") == 1:
+            label += " (screen)"
+
+        alpha_raw = region.get("Alpha", 1.0)
+        if _is_number(alpha_raw) and 0 < alpha_raw <= 1:
+            alpha = float(alpha_raw)
+        else:
+            warnings.append(f"{path}.Alpha: {alpha_raw!r} is not in (0, 1]; drawn with 1")
+            alpha = 1.0
+
+        lx, ly, wp, hp = proportions
+        x, y = _px(lx, width), _px(ly, height)
+        w, h = _px(wp, width), _px(hp, height)
+        outside = lx < 0 or ly < 0 or lx >= 1 or ly >= 1 or x + w > width or y + h > height
+        if wp <= 0 or hp <= 0:
+            warnings.append(f"{path}: WidthProportion and HeightProportion must be > 0")
+
+        lines.append(
+            f"  <g{_attrs(class_='region')}"
+            f"{_attrs(data_stream_index='' if stream_index is None else stream_index)}"
+            f"{_attrs(data_user_id='' if user_id is None else user_id)}"
+            f"{_attrs(data_z_order=z_order, data_alpha=_num(alpha))}>"
+        )
+        fill = region_color(i)
+        lines.append(
+            f"    <rect{_attrs(x=x, y=y, width=max(w, 0), height=max(h, 0), fill=fill)}"
+            f"{_attrs(fill_opacity=_num(alpha))}"
+            f"{_attrs(stroke='#ffffff', stroke_width=1)}/>"
+        )
+        label_x = min(max(x, 0), max(width - 8, 0)) + 4
+        label_y = min(max(y, 0), max(height - 20, 0)) + 16
+        lines.append(
+            f"    <text{_attrs(x=label_x, y=label_y, fill='#ffffff', font_size=14)}"
+            f"{_attrs(font_family='sans-serif')}>{escape(_xml_safe(label))}</text>"
+        )
+        if outside:
+            warnings.append(
+                f"{path}: the region reaches outside the {width}x{height} canvas "
+                f"(x={x}, y={y}, width={w}, height={h}); keep LocationX/Y < 1 and "
+                f"LocationX+WidthProportion, LocationY+HeightProportion <= 1 (R16)"
+            )
+            lines.append(
+                f"    <rect{_attrs(class_='warning', x=x, y=y, width=max(w, 0), height=max(h, 0))}"
+                f"{_attrs(fill='none', stroke=_WARNING_COLOUR, stroke_width=3)}"
+                f"{_attrs(stroke_dasharray='8 4')}/>"
+            )
+            lines.append(
+                f"    <text{_attrs(class_='warning', x=label_x, y=label_y + 20)}"
+                f"{_attrs(fill=_WARNING_COLOUR, font_size=18)}>⚠ outside canvas</text>"
+            )
+        lines.append("  </g>")
+
+    for index, listed in sorted(streams_by_index.items()):
+        if index not in seen_indexes and regions:
+            warnings.append(
+                f"$.TargetStreams.StreamList: the stream with Index {index} "
+                f"(UserId {listed.get('UserId')!r}) has no Region (R11)"
+            )
+
+    lines.append("</svg>")
+    return "\n".join(lines) + "\n", warnings
+
+
+def preview_file_names(
+    body: Mapping[str, Any],
+    *,
+    start_time_ms: int,
+    duration_s: int = 0,
+    random: str = "XXXXXXXX",
+) -> list[str]:
+    """The file names (no extension) a StartRecord wire body would produce.
+
+    Follows the body's ``RecordFileNamePattern`` (or the default, see
+    :func:`~rtc_startrecord.filenames.expand_file_name`). Single-stream mode (``RecordMode`` 1)
+    gives one name per ``TargetStreams.StreamList`` entry, or, when no streams are listed (every
+    published stream is recorded), one example name for the user :data:`EACH_USER_PLACEHOLDER`.
+    Mixed mode (any other RecordMode) gives one name.
+    """
+    if not isinstance(body, Mapping):
+        raise PreviewError("the request body must be a JSON object")
+    pattern_raw = body.get("RecordFileNamePattern")
+    pattern = pattern_raw if isinstance(pattern_raw, str) else None
+    common: dict[str, Any] = {
+        "task_id": str(body.get("TaskId", "")),
+        "room_id": str(body.get("RoomId", "")),
+        "start_time_ms": start_time_ms,
+        "duration_s": duration_s,
+        "random": random,
+    }
+    if body.get("RecordMode", 0) != 1:
+        return [expand_file_name(pattern, mixed=True, **common)]
+    streams = _streams(body)
+    if not streams:
+        return [expand_file_name(pattern, user_id=EACH_USER_PLACEHOLDER, mixed=False, **common)]
+    return [
+        expand_file_name(
+            pattern,
+            user_id=str(stream.get("UserId", "")),
+            stream_type=1 if stream.get("StreamType") == 1 else 0,
+            mixed=False,
+            **common,
+        )
+        for stream in streams
+    ]

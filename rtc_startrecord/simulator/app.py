@@ -1,0 +1,216 @@
+"""The simulator's WSGI application: the service's side of the one flow.
+
+transport (any WSGI server) -> route by Action/Version -> verify the V4 signature (the client's
+own signing module) -> per-account QPS limit -> parse -> the shared validator -> state -> the
+documented envelope. Every answer is an envelope with a fresh RequestId; no input yields a 500.
+
+The simulator is as strict as the client's validator (decisions.md): where the real service
+silently substitutes defaults (odd widths, regions outside the canvas), it refuses, as the
+client does; warnings never refuse.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from .. import signing, spec
+from ..ratelimit import RateLimiter
+from ..validation import validate_wire
+from .state import ActionRefused, State, Task
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
+log = logging.getLogger("rtc_startrecord.simulator")
+
+SERVICE = "rtc"
+# Gateway codes beyond the signature ones (fact sheet table 5.4; statuses per decisions.md).
+GATEWAY = {
+    "MissingParameter": (100002, 400),
+    "InvalidActionOrVersion": (100008, 404),
+    "FlowLimitExceeded": (100018, 429),
+    "MethodNotAllowed": (0, 405),
+    "InternalError": (100014, 500),
+}
+
+
+class _Refusal(Exception):
+    def __init__(self, status: int, code: str, message: str, code_n: int | None = None,
+                 headers: list[tuple[str, str]] | None = None) -> None:  # fmt: skip
+        self.status, self.code, self.message, self.code_n = status, code, message, code_n
+        self.headers = headers or []
+        super().__init__(message)
+
+
+def _gateway(code: str, message: str, **kw: Any) -> _Refusal:
+    code_n, status = GATEWAY[code]
+    return _Refusal(status, code, message, code_n or None, **kw)
+
+
+def request_id() -> str:
+    return time.strftime("%Y%m%d%H%M%S", time.gmtime()) + uuid.uuid4().hex[:20].upper()
+
+
+class SimulatorApp:
+    """A WSGI app answering the spec'd actions of one API version from a `State`."""
+
+    def __init__(
+        self,
+        state: State,
+        *,
+        secrets: Mapping[str, str],
+        region: str = "cn-north-1",
+        qps: float | None = 60.0,
+        max_body: int = 1 << 20,
+        max_skew: float = 900.0,
+        version: str = spec.DEFAULT_VERSION,
+    ) -> None:
+        self.state = state
+        self.secrets = dict(secrets)
+        self.region = region
+        self.qps = qps
+        self.max_body = max_body
+        self.max_skew = max_skew
+        self.version = version
+        self._limiters: dict[str, RateLimiter] = {}
+        self.handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
+            "StartRecord": lambda req: self._ok(state.start(req)),
+            "StopRecord": lambda req: self._ok(state.stop(req)),
+            "UpdateRecord": lambda req: self._ok(state.update(req, self._judge_update)),
+            "GetRecordTask": lambda req: {"RecordTask": state.get(req).record_task()},
+        }
+
+    @staticmethod
+    def _ok(_: Task) -> str:
+        return "ok"
+
+    def _judge_update(self, merged: dict[str, Any]) -> list[str]:
+        """A task's request after an update must still obey StartRecord's rules (R7, R11...)."""
+        return [f"{p.path} ({p.rule}) {p.message}" for p in validate_wire(merged, "StartRecord", self.version)
+                if p.severity == "error"]  # fmt: skip
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        first: dict[str, str] = {}
+        for k, v in query:
+            first.setdefault(k, v)
+        action, version = first.get("Action", ""), first.get("Version", "")
+        headers: list[tuple[str, str]] = []
+        try:
+            status, result = 200, self._handle(environ, first)
+        except _Refusal as r:
+            status, result, headers = r.status, r, r.headers
+        except Exception:  # a bug of ours: still an envelope, and the server thread lives on
+            log.exception("simulator failed on %s", action)
+            r = _gateway("InternalError", "the simulator failed; see its log")
+            status, result = r.status, r
+        meta: dict[str, Any] = {"RequestId": request_id(), "Action": action, "Version": version,
+                                "Service": SERVICE, "Region": self.region}  # fmt: skip
+        envelope: dict[str, Any] = {"ResponseMetadata": meta}
+        if isinstance(result, _Refusal):
+            err: dict[str, Any] = {"Code": result.code, "Message": result.message}
+            if result.code_n:
+                err["CodeN"] = result.code_n
+            meta["Error"] = err
+        else:
+            envelope["Result"] = result
+        body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
+        log.debug("%s %s -> %d", environ.get("REQUEST_METHOD"), action, status)
+        start_response(f"{status} {_REASONS.get(status, 'Error')}",
+                       [("Content-Type", "application/json; charset=utf-8"),
+                        ("Content-Length", str(len(body))), *headers])  # fmt: skip
+        return [body]
+
+    def _handle(self, environ: WSGIEnvironment, query: dict[str, str]) -> Any:
+        method = environ.get("REQUEST_METHOD", "")
+        if method not in ("GET", "POST"):
+            raise _gateway("MethodNotAllowed", f"method {method} is not allowed",
+                           headers=[("Allow", "GET, POST")])  # fmt: skip
+        for name in ("Action", "Version"):
+            if not query.get(name):
+                raise _gateway("MissingParameter", f"the query parameter {name} is missing")
+        ops = spec.operations(self.version) if query["Version"] == self.version else {}
+        op = ops.get(query["Action"])
+        if op is None:
+            raise _gateway("InvalidActionOrVersion",
+                           f"Action {query['Action']!r} with Version {query['Version']!r} does not exist")  # fmt: skip
+        if method != op.method:
+            raise _gateway("MethodNotAllowed", f"{op.action} takes {op.method}, not {method}",
+                           headers=[("Allow", op.method)])  # fmt: skip
+        body = self._read_body(environ)
+        access_key = self._verify(environ, body)
+        self._limit(access_key)
+        if op.request_in == "query":
+            wire: Any = {name: query[name] for name in op.query if name in query}
+        else:
+            wire = self._parse_json(body)
+        problems = [p for p in validate_wire(wire, op.action, self.version) if p.severity == "error"]
+        if problems:
+            detail = "; ".join(f"{p.path}: {p.rule}: {p.message}" for p in problems)
+            raise _Refusal(400, "InvalidParameter", f"{len(problems)} invalid parameter(s): {detail}")
+        try:
+            return self.handlers[op.action](wire)
+        except ActionRefused as r:
+            raise _Refusal(r.status, r.code, r.message) from None
+
+    def _read_body(self, environ: WSGIEnvironment) -> bytes:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            raise _Refusal(400, "InvalidParameter", "Content-Length is not a number") from None
+        if length > self.max_body:
+            raise _Refusal(413, "InvalidParameter.BodyTooLarge",
+                           f"the body has {length} bytes; at most {self.max_body} are accepted")  # fmt: skip
+        return environ["wsgi.input"].read(length) if length > 0 else b""
+
+    def _verify(self, environ: WSGIEnvironment, body: bytes) -> str:
+        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items()
+                   if k.startswith("HTTP_") and isinstance(v, str)}  # fmt: skip
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        if environ.get("CONTENT_LENGTH"):
+            headers["content-length"] = environ["CONTENT_LENGTH"]
+        try:
+            result = signing.verify(
+                environ.get("REQUEST_METHOD", ""), environ.get("rtc.raw_path") or environ.get("PATH_INFO") or "/",
+                environ.get("QUERY_STRING", ""), headers, body,
+                lookup_secret=self.secrets.get, region=self.region, service=SERVICE,
+                max_skew=self.max_skew,
+            )  # fmt: skip
+        except signing.SignatureError as e:
+            raise _Refusal(e.http_status, e.code, e.message, e.code_n) from None
+        return result.access_key_id
+
+    def _limit(self, access_key: str) -> None:
+        if not self.qps:
+            return
+        limiter = self._limiters.get(access_key)
+        if limiter is None:
+            limiter = self._limiters.setdefault(access_key, RateLimiter(self.qps))
+        if not limiter.try_acquire():
+            raise _Refusal(429, "FlowLimitExceeded.QPSOverLimit",
+                           f"more than {self.qps:g} requests per second for this account")  # fmt: skip
+
+    @staticmethod
+    def _parse_json(body: bytes) -> Any:
+        if not body.strip():
+            raise _Refusal(400, "InvalidParameter.BodyIsEmpty", "the request body is empty")
+        try:
+            return json.loads(body, parse_constant=_no_constant)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _Refusal(400, "InvalidParameter.Unmarshal", f"the body is not JSON: {exc}") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+            405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
+            429: "Too Many Requests", 500: "Internal Server Error"}  # fmt: skip

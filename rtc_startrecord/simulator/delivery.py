@@ -1,0 +1,127 @@
+"""Callback delivery: the simulator POSTs the recording events to a URL, as the service does.
+
+At least once, in order, from one background worker so that no API call waits for a receiver:
+a delivery counts as done on HTTP 200 within the timeout; otherwise it is tried again with the
+same EventId, at most `max_deliveries` times in all (3, as documented).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from typing import Any
+
+import attrs
+import urllib3
+
+from ..callbacks import build_callback_body
+
+log = logging.getLogger("rtc_startrecord.simulator")
+
+
+@attrs.frozen(kw_only=True)
+class Delivery:
+    """One delivery attempt and its outcome."""
+
+    event_type: str
+    event_id: str
+    attempt: int
+    status: int | None  # HTTP status, None when no answer came
+    ok: bool
+    error: str | None
+    seconds: float
+    body: dict[str, str]
+
+
+class Deliverer:
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        *,
+        timeout: float = 5.0,
+        max_deliveries: int = 3,
+        retry_delay: float = 1.0,
+    ) -> None:
+        self.url = url
+        self._secret = secret
+        self.timeout = timeout
+        self.max_deliveries = max_deliveries
+        self.retry_delay = retry_delay
+        self.deliveries: list[Delivery] = []
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[dict[str, str] | None] = queue.Queue()
+        self._pool = urllib3.PoolManager(retries=False)
+        self._idle = threading.Event()
+        self._idle.set()
+        self._pending = 0
+        self._thread = threading.Thread(target=self._run, name="rtc-sim-callbacks", daemon=True)
+        self._thread.start()
+
+    def __repr__(self) -> str:
+        return f"Deliverer(url={self.url!r}, deliveries={len(self.deliveries)})"
+
+    def send(self, event_type: str, data: dict[str, Any], *, app_id: str) -> str:
+        """Queue an event; returns its EventId. Never blocks."""
+        body = build_callback_body(event_type, data, app_id=app_id, secret=self._secret)
+        with self._lock:
+            self._pending += 1
+            self._idle.clear()
+        self._queue.put(body)
+        return body["EventId"]
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until every queued event is delivered or given up."""
+        return self._idle.wait(timeout)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=self.timeout + 1)
+        self._pool.clear()
+
+    def _run(self) -> None:
+        while True:
+            body = self._queue.get()
+            if body is None:
+                return
+            try:
+                self._deliver(body)
+            except Exception:  # never let the worker die
+                log.exception("callback delivery failed unexpectedly")
+            with self._lock:
+                self._pending -= 1
+                if self._pending == 0:
+                    self._idle.set()
+
+    def _deliver(self, body: dict[str, str]) -> None:
+        payload = json.dumps(body, ensure_ascii=False).encode()
+        for attempt in range(1, self.max_deliveries + 1):
+            t0 = time.monotonic()
+            status: int | None = None
+            error: str | None = None
+            try:
+                resp = self._pool.request(
+                    "POST", self.url, body=payload,
+                    headers={"Content-Type": "application/json"},
+                    timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout),
+                )  # fmt: skip
+                status = resp.status
+            except urllib3.exceptions.HTTPError as exc:
+                error = str(getattr(exc, "reason", None) or exc)
+            seconds = time.monotonic() - t0
+            ok = status == 200 and seconds <= self.timeout
+            if status is not None and not ok and error is None:
+                error = f"HTTP {status}" if status != 200 else f"answered after {seconds:.2f}s"
+            record = Delivery(event_type=body["EventType"], event_id=body["EventId"],
+                              attempt=attempt, status=status, ok=ok, error=error,
+                              seconds=seconds, body=body)  # fmt: skip
+            with self._lock:
+                self.deliveries.append(record)
+            log.debug("callback %s #%d -> %s", body["EventType"], attempt, status or error)
+            if ok:
+                return
+            if attempt < self.max_deliveries:
+                time.sleep(self.retry_delay)

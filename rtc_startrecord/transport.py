@@ -1,0 +1,227 @@
+"""Sending one signed request: the urllib3 pool, the retry loop and the client-side rate limit.
+
+urllib3 keeps the connection pool, the timeouts and the proxies; its own `Retry` cannot re-sign
+each attempt with a fresh X-Date nor read the RTC envelope, so the loop lives here. This layer
+knows bytes, headers and the envelope's error code, never the models.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import attrs
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
+
+from .errors import TransportError, UnexpectedResponse
+from .ratelimit import RateLimiter, backoff_delay
+
+log = logging.getLogger("rtc_startrecord")
+
+# Sign one attempt: (method, host, path, query, headers, body) -> every header to send.
+Signer = Callable[
+    [str, str, str, Sequence[tuple[str, str]], Mapping[str, str], bytes], dict[str, str]
+]
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How hard to try. Defaults in the spirit of openai-python: 3 attempts, full jitter."""
+
+    max_attempts: int = 3
+    total_timeout: float = 60.0  # seconds for all attempts and waits together
+    backoff_base: float = 0.5
+    backoff_cap: float = 8.0
+
+
+@attrs.frozen(kw_only=True)
+class Exchange:
+    """The final answer of a call, and what happened on the way."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    envelope: dict[str, Any]
+    attempts: int
+    ambiguous_before: bool  # an earlier attempt may have reached the service
+
+    @property
+    def error(self) -> dict[str, Any] | None:
+        err = self.envelope.get("ResponseMetadata", {}).get("Error")
+        return err if isinstance(err, dict) else None
+
+    @property
+    def request_id(self) -> str | None:
+        rid = self.envelope.get("ResponseMetadata", {}).get("RequestId")
+        return rid if isinstance(rid, str) else None
+
+
+def parse_envelope(body: bytes) -> dict[str, Any] | None:
+    """The RTC envelope, or None when the body is not one (an HTML 502 page, say)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(data, dict) and isinstance(data.get("ResponseMetadata"), dict):
+        return data
+    return None
+
+
+def _retryable_envelope(status: int, envelope: dict[str, Any]) -> bool:
+    err = envelope["ResponseMetadata"].get("Error")
+    if not isinstance(err, dict):
+        return False
+    code = str(err.get("Code", ""))
+    return status == 429 or status >= 500 or code.startswith("FlowLimitExceeded")
+
+
+class Transport:
+    """One connection pool (keep-alive) for one endpoint, shared by a client and its copies."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        timeout: float | urllib3.Timeout,
+        qps: float | None,
+        proxy: str | None = None,
+        pool_maxsize: int = 10,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"endpoint must be an http(s) URL such as https://rtc.volcengineapi.com, got {endpoint!r}"
+            )
+        self.endpoint = f"{parts.scheme}://{parts.netloc}"
+        self.host = parts.netloc  # what the Host header carries, and so what is signed
+        self.timeout = (
+            timeout
+            if isinstance(timeout, urllib3.Timeout)
+            else urllib3.Timeout(connect=min(timeout, 10.0), read=timeout)
+        )
+        pool_kw: dict[str, Any] = {"maxsize": pool_maxsize, "retries": False, "block": False}
+        self._pool: urllib3.PoolManager = (
+            urllib3.ProxyManager(proxy, **pool_kw) if proxy else urllib3.PoolManager(**pool_kw)
+        )
+        self.limiter = RateLimiter(qps) if qps else None
+        self._rng = rng or random.Random()
+        self._sleep = sleep
+
+    def close(self) -> None:
+        self._pool.clear()
+
+    def exchange(
+        self,
+        method: str,
+        path: str,
+        query: Sequence[tuple[str, str]],
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        signer: Signer,
+        policy: RetryPolicy,
+        timeout: urllib3.Timeout | None = None,
+        action: str = "",
+    ) -> Exchange:
+        """Send with retries; return the final enveloped answer or raise TransportError."""
+        url = f"{self.endpoint}{path}?{urlencode(list(query))}"
+        started = time.monotonic()
+        deadline = started + policy.total_timeout
+        ambiguous = False
+        last: Exception | None = None
+        for attempt in range(1, policy.max_attempts + 1):
+            if self.limiter is not None:
+                self.limiter.acquire()
+            sent = signer(method, self.host, path, query, headers, body)
+            t0 = time.monotonic()
+            try:
+                resp = self._pool.request(
+                    method, url, body=body or None, headers=sent, timeout=timeout or self.timeout,
+                    retries=False, redirect=False, preload_content=True,
+                )  # fmt: skip
+            except (NewConnectionError, ConnectTimeoutError) as exc:
+                last = TransportError(f"cannot connect to {self.endpoint}: {_reason(exc)}",
+                                      attempts=attempt, ambiguous=ambiguous)  # fmt: skip
+                outcome = "connect-error"
+            except (ReadTimeoutError, ProtocolError, HTTPError) as exc:
+                ambiguous = True  # the request was (or may have been) written: it may have run
+                last = TransportError(f"{action or method} to {self.endpoint} failed after sending: "
+                                      f"{_reason(exc)}", attempts=attempt, ambiguous=True)  # fmt: skip
+                outcome = "read-error"
+            else:
+                status, data = resp.status, resp.data
+                envelope = parse_envelope(data)
+                latency = (time.monotonic() - t0) * 1000
+                rid = envelope["ResponseMetadata"].get("RequestId") if envelope else None
+                log.debug("%s attempt %d: HTTP %d, RequestId %s, %.1f ms",
+                          action, attempt, status, rid, latency)  # fmt: skip
+                if envelope is not None and not _retryable_envelope(status, envelope):
+                    return Exchange(status=status, headers=dict(resp.headers), body=data,
+                                    envelope=envelope, attempts=attempt,
+                                    ambiguous_before=ambiguous)  # fmt: skip
+                if envelope is None and status < 500 and status != 429:
+                    raise UnexpectedResponse(
+                        status, data[:200], attempts=attempt, ambiguous=ambiguous
+                    )
+                if status >= 500:
+                    ambiguous = True
+                if envelope is not None:
+                    final = Exchange(status=status, headers=dict(resp.headers), body=data,
+                                     envelope=envelope, attempts=attempt, ambiguous_before=ambiguous)  # fmt: skip
+                    last = _Final(final)
+                else:
+                    last = UnexpectedResponse(
+                        status, data[:200], attempts=attempt, ambiguous=ambiguous
+                    )
+                outcome = f"HTTP {status}"
+                retry_after = _retry_after(resp.headers.get("Retry-After"))
+            if outcome in ("connect-error", "read-error"):
+                log.debug("%s attempt %d: %s (%s)", action, attempt, outcome, last)
+                retry_after = 0.0
+            if attempt == policy.max_attempts:
+                break
+            delay = max(retry_after, backoff_delay(attempt - 1, base=policy.backoff_base,
+                                                   cap=policy.backoff_cap, rng=self._rng))  # fmt: skip
+            if time.monotonic() + delay > deadline:
+                log.debug("%s: total time budget of %.1fs spent", action, policy.total_timeout)
+                break
+            self._sleep(delay)
+        assert last is not None
+        if isinstance(last, _Final):
+            return last.exchange
+        if isinstance(last, TransportError):
+            last.ambiguous = last.ambiguous or ambiguous
+        raise last
+
+
+class _Final(Exception):
+    """Carries a retryable enveloped answer out of the loop when attempts run out."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
+
+
+def _reason(exc: Exception) -> str:
+    reason = getattr(exc, "reason", None)
+    return str(reason or exc)
+
+
+def _retry_after(value: str | None) -> float:
+    try:
+        return min(float(value), 30.0) if value else 0.0
+    except ValueError:
+        return 0.0
