@@ -49,7 +49,7 @@ HEADER = (
     "# Do not edit: change the spec and run `{command}` again.\n"
 )
 
-_REF = re.compile(r"^(?P<file>[^#]*)#/components/(?P<kind>schemas|parameters|responses)/(?P<name>.+)$")
+_REF = re.compile(r"^(?P<file>[^#]*)#/components/(?P<kind>schemas|parameters|responses|securitySchemes)/(?P<name>.+)$")
 
 
 def log(message: str) -> None:
@@ -91,19 +91,25 @@ def resolve_local(bundle: dict[str, Any], node: Any) -> Any:
 
 def bundle_version(files: list[str], base_dir: Path) -> dict[str, Any]:
     """Merge the documents of one version: component schemas and an operation table."""
-    components: dict[str, dict[str, Any]] = {"schemas": {}, "parameters": {}, "responses": {}}
+    kinds = ("schemas", "parameters", "responses", "securitySchemes")
+    components: dict[str, dict[str, Any]] = {kind: {} for kind in kinds}
     raw_ops: list[tuple[str, str, dict[str, Any]]] = []
+    docs: list[dict[str, Any]] = []
     for name in files:
         doc = load(base_dir / name)
         comps = doc.get("components", {})
         for kind in components:
             for key, value in comps.get(kind, {}).items():
+                local = localise(value, name)
+                if local == {"$ref": f"#/components/{kind}/{key}"}:
+                    continue  # a sibling naming the shared component: not a second definition
                 if key in components[kind]:
                     raise SystemExit(f"regen: {name}: components.{kind}.{key} defined twice")
-                components[kind][key] = localise(value, name)
+                components[kind][key] = local
         for path, item in doc.get("paths", {}).items():
             for method, op in item.items():
                 raw_ops.append((name, method, localise(op, name) | {"x-path": path}))
+        docs.append(doc)
     bundle: dict[str, Any] = {"components": components}
     operations: dict[str, Any] = {}
     for name, method, op in raw_ops:
@@ -130,6 +136,14 @@ def bundle_version(files: list[str], base_dir: Path) -> dict[str, Any]:
             "response_examples": {k: v["value"] for k, v in ok.get("examples", {}).items()},
         }
     bundle["operations"] = dict(sorted(operations.items()))
+    # Each action's document with every $ref made local: what schemathesis drives (the shipped
+    # contract suite needs no YAML files), and what the spec says on the wire, action by action.
+    documents = {}
+    for doc in docs:
+        action = next(iter(next(iter(doc["paths"].values())).values()))["operationId"]
+        documents[action] = {k: localise(v, "doc") for k, v in doc.items() if k != "components"}
+        documents[action]["components"] = components
+    bundle["documents"] = dict(sorted(documents.items()))
     return bundle
 
 

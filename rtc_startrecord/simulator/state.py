@@ -69,6 +69,12 @@ class Task:
     stop_reason: str = ""
     idle_since: int | None = None
     files: list[dict[str, Any]] = attrs.Factory(list)
+    # R25 looks at how the task was *started*: mixed mode with the custom layout.
+    updatable: bool = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        layout = self.request.get("Layout") or {}
+        self.updatable = self.request.get("RecordMode", 0) == 0 and layout.get("LayoutMode", 0) == 2
 
     @property
     def key(self) -> TaskKey:
@@ -225,8 +231,7 @@ class State:
         with self.lock:
             self.tick()
             task = self._active(req)
-            layout = task.request.get("Layout", {})
-            if task.request.get("RecordMode", 0) != 0 or layout.get("LayoutMode", 0) != 2:
+            if not task.updatable:
                 raise ActionRefused("InvalidParameter", 400,
                                     "UpdateRecord only changes tasks started in mixed mode with the "
                                     "custom layout (RecordMode 0, LayoutMode 2) (R25)")  # fmt: skip
