@@ -17,6 +17,7 @@ import urllib3
 from . import signing, spec
 from .credentials import Credentials, resolve_region
 from .errors import (
+    Problem,
     RequestInvalid,
     RtcApiError,
     StopMayHaveSucceeded,
@@ -98,12 +99,17 @@ class RtcClient:
         self._credentials = credentials if credentials is not None else Credentials.from_env()
         self.region = resolve_region(region)
         self.version = version
-        self._transport = Transport(endpoint, timeout=timeout, qps=qps, proxy=proxy,
-                                    pool_maxsize=pool_maxsize)  # fmt: skip
+        self._transport = Transport(
+            endpoint, timeout=timeout, qps=qps, proxy=proxy, pool_maxsize=pool_maxsize
+        )
         self._timeout: urllib3.Timeout | None = None
         self._warned: set[tuple[str, str, str]] = set()
-        self._policy = RetryPolicy(max_attempts=max_attempts, total_timeout=total_timeout,
-                                   backoff_base=backoff_base, backoff_cap=backoff_cap)  # fmt: skip
+        self._policy = RetryPolicy(
+            max_attempts=max_attempts,
+            total_timeout=total_timeout,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+        )
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -116,9 +122,11 @@ class RtcClient:
         return self._credentials.source
 
     def __repr__(self) -> str:
-        return (f"RtcClient(endpoint={self.endpoint!r}, region={self.region!r}, "
-                f"access_key_id={self._credentials.access_key_id!r}, "
-                f"max_attempts={self._policy.max_attempts})")  # fmt: skip
+        return (
+            f"RtcClient(endpoint={self.endpoint!r}, region={self.region!r}, "
+            f"access_key_id={self._credentials.access_key_id!r}, "
+            f"max_attempts={self._policy.max_attempts})"
+        )
 
     def __reduce__(self) -> Any:
         raise TypeError("RtcClient holds credentials and is not picklable; build one per process")
@@ -144,8 +152,11 @@ class RtcClient:
         new = object.__new__(RtcClient)
         new.__dict__.update(self.__dict__)
         if timeout is not None:
-            new._timeout = (timeout if isinstance(timeout, urllib3.Timeout)
-                            else urllib3.Timeout(connect=min(timeout, 10.0), read=timeout))  # fmt: skip
+            new._timeout = (
+                timeout
+                if isinstance(timeout, urllib3.Timeout)
+                else urllib3.Timeout(connect=min(timeout, 10.0), read=timeout)
+            )
         changes: dict[str, Any] = {}
         if max_attempts is not None:
             if max_attempts < 1:
@@ -157,24 +168,49 @@ class RtcClient:
         return new
 
     def _sign(
-        self, method: str, host: str, path: str, query: Sequence[tuple[str, str]],
-        headers: Mapping[str, str], body: bytes,
-    ) -> dict[str, str]:  # fmt: skip
+        self,
+        method: str,
+        host: str,
+        path: str,
+        query: Sequence[tuple[str, str]],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> dict[str, str]:
         c = self._credentials
         return signing.sign(
-            method, host, path, query, headers, body,
-            access_key_id=c.access_key_id, secret_access_key=c.secret_access_key,
-            region=self.region, service=SERVICE, x_date=signing.x_date_now(),
+            method,
+            host,
+            path,
+            query,
+            headers,
+            body,
+            access_key_id=c.access_key_id,
+            secret_access_key=c.secret_access_key,
+            region=self.region,
+            service=SERVICE,
+            x_date=signing.x_date_now(),
             session_token=c.session_token,
-        )  # fmt: skip
+        )
 
     def _wire(self, action: str, request: object) -> tuple[spec.Operation, dict[str, Any]]:
         op = spec.operation(action, self.version)
         if attrs.has(type(request)):
             if not isinstance(request, op.request_model):
-                raise TypeError(f"{action} takes a {op.request} or a wire dict, "
-                                f"not a {type(request).__name__}")  # fmt: skip
-            wire = to_wire(request)
+                raise TypeError(
+                    f"{action} takes a {op.request} or a wire dict, not a {type(request).__name__}"
+                )
+            try:
+                wire = to_wire(request)
+            except Exception as exc:  # attrs does not type-check: a model can hold anything
+                raise RequestInvalid(
+                    [
+                        Problem(
+                            path="$",
+                            rule="schema.type",
+                            message=f"cannot be written as JSON: {exc}",
+                        )
+                    ]
+                ) from None
         elif isinstance(request, Mapping):
             wire = request if isinstance(request, dict) else dict(request)
         else:
@@ -215,8 +251,12 @@ class RtcClient:
         from urllib.parse import urlencode
 
         sent = self._sign(op.method, self._transport.host, op.path, query, headers, body)
-        return PreparedRequest(method=op.method, url=f"{self.endpoint}{op.path}?{urlencode(query)}",
-                               headers=sent, body=body)  # fmt: skip
+        return PreparedRequest(
+            method=op.method,
+            url=f"{self.endpoint}{op.path}?{urlencode(query)}",
+            headers=sent,
+            body=body,
+        )
 
     # -- the one path ----------------------------------------------------------------------
 
@@ -226,9 +266,16 @@ class RtcClient:
         query, headers, body = self._encode(op, wire)
         headers["User-Agent"] = USER_AGENT
         exchange = self._transport.exchange(
-            op.method, op.path, query, headers, body, signer=self._sign, policy=self._policy,
-            timeout=self._timeout, action=action,
-        )  # fmt: skip
+            op.method,
+            op.path,
+            query,
+            headers,
+            body,
+            signer=self._sign,
+            policy=self._policy,
+            timeout=self._timeout,
+            action=action,
+        )
         return self._result(op, exchange)
 
     def _result(self, op: spec.Operation, ex: Exchange) -> Any:
@@ -238,10 +285,13 @@ class RtcClient:
             cls = AMBIGUOUS_OUTCOMES.get((op.action, code)) if ex.ambiguous_before else None
             code_n = err.get("CodeN")
             raise (cls or RtcApiError)(
-                code, str(err.get("Message", "")),
+                code,
+                str(err.get("Message", "")),
                 code_n=code_n if isinstance(code_n, int) else None,
-                request_id=ex.request_id, http_status=ex.status, action=op.action,
-            )  # fmt: skip
+                request_id=ex.request_id,
+                http_status=ex.status,
+                action=op.action,
+            )
         return from_wire(op.response_model, ex.envelope)
 
     # -- the actions -----------------------------------------------------------------------
@@ -255,7 +305,7 @@ class RtcClient:
         return cast(StopRecordResponse, self.call("StopRecord", request))
 
     def update_record(self, request: object) -> UpdateRecordResponse:
-        """UpdateRecord: replace a running task's streams and layout. Returns UpdateRecordResponse."""
+        """UpdateRecord: replace a running task's streams and layout."""
         return cast(UpdateRecordResponse, self.call("UpdateRecord", request))
 
     def get_record_task(self, request: object) -> GetRecordTaskResponse:
@@ -263,9 +313,16 @@ class RtcClient:
         return cast(GetRecordTaskResponse, self.call("GetRecordTask", request))
 
     def wait_for_task(
-        self, app_id: str, room_id: str, task_id: str, *, status: int, timeout: float = 60.0,
-        interval: float = 0.5, max_interval: float = 5.0,
-    ) -> RecordTask:  # fmt: skip
+        self,
+        app_id: str,
+        room_id: str,
+        task_id: str,
+        *,
+        status: int,
+        timeout: float = 60.0,
+        interval: float = 0.5,
+        max_interval: float = 5.0,
+    ) -> RecordTask:
         """Poll GetRecordTask with backoff until the task reaches `status`; return the RecordTask.
 
         Raises WaitTimeout when time runs out, TaskEndedEarly when the task ends or fails (Status
@@ -280,12 +337,18 @@ class RtcClient:
             task = result.record_task
             if task.status == status:
                 return task
+            # Status is optional in the response model: int(None) must not hide the real error.
+            last = "none" if task.status is None else str(int(task.status))
             if task.status in TERMINAL and task.status != status:
-                raise TaskEndedEarly(f"task {task_id} ended with Status {int(task.status)} "
-                                     f"({task.stop_reason or 'no reason'}) before reaching {status}")  # fmt: skip
+                reason = task.stop_reason or "no reason"
+                raise TaskEndedEarly(
+                    f"task {task_id} ended with Status {last} ({reason}) before reaching {status}"
+                )
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise WaitTimeout(f"task {task_id} did not reach Status {status} within {timeout}s "
-                                  f"(last Status {int(task.status)})")  # fmt: skip
+                raise WaitTimeout(
+                    f"task {task_id} did not reach Status {status} within {timeout}s "
+                    f"(last Status {last})"
+                )
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, max_interval)

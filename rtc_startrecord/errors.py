@@ -70,13 +70,11 @@ class RtcApiError(RtcError):
         self.request_id = request_id
         self.http_status = http_status
         self.action = action
-        super().__init__(
-            f"{code}: {message} (HTTP {http_status}, RequestId {request_id or '-'})"
-        )
+        super().__init__(f"{code}: {message} (HTTP {http_status}, RequestId {request_id or '-'})")
 
 
 class TaskMayAlreadyExist(RtcApiError):
-    """A start failed ambiguously and a retry met TaskAlreadyExists: the task most likely started."""
+    """A start failed ambiguously, then a retry met TaskAlreadyExists: it most likely started."""
 
 
 class StopMayHaveSucceeded(RtcApiError):

@@ -25,7 +25,12 @@ Check = Callable[[dict[str, Any]], Iterator[Problem]]
 
 MIXED_ENCODE = frozenset({"VideoWidth", "VideoHeight", "VideoFps", "VideoBitrate"})
 SINGLE_ENCODE = frozenset({"VideoFps", "VideoBitrate"})
-PUSH_ONLY_CONTROL = ("PushStreamMode", "TalkVolume", "VolumeIndicationMode", "VolumeIndicationInterval")
+PUSH_ONLY_CONTROL = (
+    "PushStreamMode",
+    "TalkVolume",
+    "VolumeIndicationMode",
+    "VolumeIndicationInterval",
+)
 EPSILON = 1e-9
 
 
@@ -38,7 +43,14 @@ def _list(value: Any) -> list[Any]:
 
 
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """An integer as JSON Schema sees one (1.0 counts), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
 
 
 def _num(value: Any, default: float) -> float:
@@ -57,13 +69,18 @@ def _warn(path: str, rule: str, message: str) -> Problem:
 
 def _streams(body: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
     return [
-        (i, s) for i, s in enumerate(_list(_obj(body.get(key)).get("StreamList"))) if isinstance(s, dict)
+        (i, s)
+        for i, s in enumerate(_list(_obj(body.get(key)).get("StreamList")))
+        if isinstance(s, dict)
     ]
 
 
-def _identity(stream: dict[str, Any]) -> tuple[Any, int]:
-    stype = _int(stream.get("StreamType"))
-    return (stream.get("UserId"), 0 if stype is None else stype)
+def _identity(stream: dict[str, Any]) -> tuple[str, int] | None:
+    """(UserId, StreamType) naming a stream, or None when the entry cannot name one."""
+    user, stype = stream.get("UserId"), _int(stream.get("StreamType"))
+    if not isinstance(user, str):
+        return None
+    return (user, 0 if stype is None else stype)
 
 
 def unique_index(body: dict[str, Any]) -> Iterator[Problem]:
@@ -75,79 +92,116 @@ def unique_index(body: dict[str, Any]) -> Iterator[Problem]:
             if index is None:
                 continue
             if index in seen:
-                yield _err(f"$.{key}.StreamList[{i}].Index", "R12",
-                           f"Index {index} is already used by StreamList[{seen[index]}]")  # fmt: skip
+                yield _err(
+                    f"$.{key}.StreamList[{i}].Index",
+                    "R12",
+                    f"Index {index} is already used by StreamList[{seen[index]}]",
+                )
             else:
                 seen[index] = i
 
 
 def target_exclude(body: dict[str, Any]) -> Iterator[Problem]:
     """R3: no stream in both lists; R4: screen streams cannot be excluded."""
-    targets = {_identity(s): i for i, s in _streams(body, "TargetStreams")}
+    targets = {ident: i for i, s in _streams(body, "TargetStreams") if (ident := _identity(s))}
     for j, s in _streams(body, "ExcludeStreams"):
         ident = _identity(s)
+        if ident is None:
+            continue
         if ident in targets:
-            yield _err(f"$.ExcludeStreams.StreamList[{j}]", "R3",
-                       f"stream {ident[0]!r} (StreamType {ident[1]}) is also in "
-                       f"TargetStreams.StreamList[{targets[ident]}]")  # fmt: skip
+            yield _err(
+                f"$.ExcludeStreams.StreamList[{j}]",
+                "R3",
+                f"stream {ident[0]!r} (StreamType {ident[1]}) is also in "
+                f"TargetStreams.StreamList[{targets[ident]}]",
+            )
         if ident[1] == 1:
-            yield _err(f"$.ExcludeStreams.StreamList[{j}].StreamType", "R4",
-                       "screen streams (StreamType 1) cannot be excluded")  # fmt: skip
+            yield _err(
+                f"$.ExcludeStreams.StreamList[{j}].StreamType",
+                "R4",
+                "screen streams (StreamType 1) cannot be excluded",
+            )
 
 
 def mode_rules(body: dict[str, Any]) -> Iterator[Problem]:
     """R5/R6: Encode members a mode ignores (warnings); R7: Layout only in mixed mode."""
     mode = _int(body.get("RecordMode"))
     mode = 0 if mode is None else mode
-    allowed, rule, name = (SINGLE_ENCODE, "R5", "single-stream") if mode == 1 else (
-        MIXED_ENCODE, "R6", "mixed")  # fmt: skip
+    allowed, rule, name = (
+        (SINGLE_ENCODE, "R5", "single-stream") if mode == 1 else (MIXED_ENCODE, "R6", "mixed")
+    )
     for key in _obj(body.get("Encode")):
         if key not in allowed:
-            yield _warn(f"$.Encode.{key}", rule,
-                        f"{name} recording honours only {', '.join(sorted(allowed))}; "
-                        f"the service may ignore {key}")  # fmt: skip
+            yield _warn(
+                f"$.Encode.{key}",
+                rule,
+                f"{name} recording honours only {', '.join(sorted(allowed))}; "
+                f"the service may ignore {key}",
+            )
     if mode == 1 and "Layout" in body:
         yield _err("$.Layout", "R7", "a Layout is only accepted in mixed mode (RecordMode 0)")
 
 
-def layout_rules(body: dict[str, Any]) -> Iterator[Problem]:
+def layout_rules(body: dict[str, Any], *, streams_known: bool = True) -> Iterator[Problem]:
     """R11 custom layout regions, R14, R16 regions inside the canvas, R17, R19."""
     layout = body.get("Layout")
     if not isinstance(layout, dict):
-        return
+        layout = {}
     mode = _int(layout.get("LayoutMode"))
     mode = 0 if mode is None else mode
+    if mode == 0 and "FrameInterpolationMode" in _obj(body.get("Control")):
+        yield _warn("$.Control.FrameInterpolationMode", "R19", "no effect in the adaptive layout")
+    if not layout:
+        return
     targets = _streams(body, "TargetStreams")
     if mode == 2:
-        yield from _custom_layout(body, layout, targets)
+        yield from _custom_layout(body, layout, targets, streams_known)
         encode = _obj(body.get("Encode"))
         for key in ("VideoWidth", "VideoHeight"):
             if key in encode:
-                yield _warn(f"$.Encode.{key}", "R14",
-                            f"ignored with a custom layout: Canvas.{key[5:]} is used")  # fmt: skip
+                yield _warn(
+                    f"$.Encode.{key}",
+                    "R14",
+                    f"ignored with a custom layout: Canvas.{key[5:]} is used",
+                )
     has_index = "MainVideoStreamIndex" in layout
     has_stream = "MainVideoStream" in layout
     if (has_index or has_stream) and mode != 1:
         key = "MainVideoStream" if has_stream else "MainVideoStreamIndex"
         yield _warn(f"$.Layout.{key}", "R17", "only the vertical layout (LayoutMode 1) uses it")
     elif has_index and has_stream:
-        yield _warn("$.Layout.MainVideoStreamIndex", "R17", "MainVideoStream wins when both are set")
+        yield _warn(
+            "$.Layout.MainVideoStreamIndex", "R17", "MainVideoStream wins when both are set"
+        )
     elif has_index:
         index = _int(layout.get("MainVideoStreamIndex"))
         if index is not None and index not in {_int(s.get("Index")) for _, s in targets}:
-            yield _warn("$.Layout.MainVideoStreamIndex", "R17",
-                        f"no target stream has Index {index}; the service picks a random stream")  # fmt: skip
-    if mode == 0 and "FrameInterpolationMode" in _obj(body.get("Control")):
-        yield _warn("$.Control.FrameInterpolationMode", "R19", "no effect in the adaptive layout")
+            yield _warn(
+                "$.Layout.MainVideoStreamIndex",
+                "R17",
+                f"no target stream has Index {index}; the service picks a random stream",
+            )
+
+
+def update_layout_rules(body: dict[str, Any]) -> Iterator[Problem]:
+    """UpdateRecord's layout rules: without TargetStreams the task keeps its streams, which only
+    the service knows, so regions are matched to streams only when the update names them."""
+    return layout_rules(body, streams_known="TargetStreams" in body)
 
 
 def _custom_layout(
-    body: dict[str, Any], layout: dict[str, Any], targets: list[tuple[int, dict[str, Any]]]
+    body: dict[str, Any],
+    layout: dict[str, Any],
+    targets: list[tuple[int, dict[str, Any]]],
+    streams_known: bool,
 ) -> Iterator[Problem]:
     custom = layout.get("CustomLayout")
     if not isinstance(custom, dict) or not isinstance(custom.get("Regions"), list):
-        yield _err("$.Layout.CustomLayout", "R11",
-                   "LayoutMode 2 (custom) needs CustomLayout.Regions, one per target stream")  # fmt: skip
+        yield _err(
+            "$.Layout.CustomLayout",
+            "R11",
+            "LayoutMode 2 (custom) needs CustomLayout.Regions, one per target stream",
+        )
         return
     regions = [(k, r) for k, r in enumerate(custom["Regions"]) if isinstance(r, dict)]
     by_index: dict[int, list[int]] = {}
@@ -155,48 +209,76 @@ def _custom_layout(
         si = _int(r.get("StreamIndex"))
         if si is not None:
             by_index.setdefault(si, []).append(k)
-    if not targets and regions:
-        yield _err("$.TargetStreams", "R11",
-                   "a custom layout's regions refer to TargetStreams by Index; list them")  # fmt: skip
+    if not streams_known:
+        by_index = {}  # an update keeping the task's streams: only the service can match them
+    elif not targets and regions:
+        yield _err(
+            "$.TargetStreams",
+            "R11",
+            "a custom layout's regions refer to TargetStreams by Index; list them",
+        )
     indexes = set()
     for i, s in targets:
         index = _int(s.get("Index"))
         if index is None:
             if "Index" not in s:
-                yield _err(f"$.TargetStreams.StreamList[{i}]", "R11",
-                           "with a custom layout every target stream needs an Index")  # fmt: skip
+                yield _err(
+                    f"$.TargetStreams.StreamList[{i}]",
+                    "R11",
+                    "with a custom layout every target stream needs an Index",
+                )
             continue
         indexes.add(index)
         found = by_index.get(index, [])
         if not found:
-            yield _err(f"$.TargetStreams.StreamList[{i}].Index", "R11",
-                       f"no region has StreamIndex {index}")  # fmt: skip
+            yield _err(
+                f"$.TargetStreams.StreamList[{i}].Index",
+                "R11",
+                f"no region has StreamIndex {index}",
+            )
     for index, ks in by_index.items():
         if targets and index not in indexes:
-            yield _err(f"$.Layout.CustomLayout.Regions[{ks[0]}].StreamIndex", "R11",
-                       f"no target stream has Index {index}")  # fmt: skip
+            yield _err(
+                f"$.Layout.CustomLayout.Regions[{ks[0]}].StreamIndex",
+                "R11",
+                f"no target stream has Index {index}",
+            )
         for k in ks[1:]:
-            yield _err(f"$.Layout.CustomLayout.Regions[{k}].StreamIndex", "R11",
-                       f"StreamIndex {index} already has Regions[{ks[0]}]")  # fmt: skip
+            yield _err(
+                f"$.Layout.CustomLayout.Regions[{k}].StreamIndex",
+                "R11",
+                f"StreamIndex {index} already has Regions[{ks[0]}]",
+            )
     for k, r in regions:
         x, w = _num(r.get("LocationX"), 0.0), _num(r.get("WidthProportion"), 0.0)
         y, h = _num(r.get("LocationY"), 0.0), _num(r.get("HeightProportion"), 0.0)
         if x + w > 1 + EPSILON:
-            yield _err(f"$.Layout.CustomLayout.Regions[{k}]", "R16",
-                       f"LocationX + WidthProportion = {x + w:g} passes the canvas' right edge")  # fmt: skip
+            yield _err(
+                f"$.Layout.CustomLayout.Regions[{k}]",
+                "R16",
+                f"LocationX + WidthProportion = {x + w:g} passes the canvas' right edge",
+            )
         if y + h > 1 + EPSILON:
-            yield _err(f"$.Layout.CustomLayout.Regions[{k}]", "R16",
-                       f"LocationY + HeightProportion = {y + h:g} passes the canvas' bottom edge")  # fmt: skip
+            yield _err(
+                f"$.Layout.CustomLayout.Regions[{k}]",
+                "R16",
+                f"LocationY + HeightProportion = {y + h:g} passes the canvas' bottom edge",
+            )
         if "CornerRadius" in r:
-            yield _warn(f"$.Layout.CustomLayout.Regions[{k}].CornerRadius", "R27",
-                        "push-to-CDN only; recording ignores it")  # fmt: skip
+            yield _warn(
+                f"$.Layout.CustomLayout.Regions[{k}].CornerRadius",
+                "R27",
+                "push-to-CDN only; recording ignores it",
+            )
 
 
 def encode_audio(body: dict[str, Any]) -> Iterator[Problem]:
     """R18: HE-AAC v2 needs stereo."""
     encode = _obj(body.get("Encode"))
     if _int(encode.get("AudioProfile")) == 2 and _int(encode.get("AudioChannels")) == 1:
-        yield _err("$.Encode.AudioChannels", "R18", "AudioProfile 2 (HE-AAC v2) needs AudioChannels 2")
+        yield _err(
+            "$.Encode.AudioChannels", "R18", "AudioProfile 2 (HE-AAC v2) needs AudioChannels 2"
+        )
 
 
 def control_rules(body: dict[str, Any]) -> Iterator[Problem]:
@@ -215,28 +297,47 @@ def control_rules(body: dict[str, Any]) -> Iterator[Problem]:
         vecs[key] = [_num(c, 0.0) for c in v]
     if not orient:
         return
+    for key, v in vecs.items():
+        if not any(abs(c) > EPSILON for c in v):
+            yield _err(
+                f"$.Control.SpatialConfig.AudienceSpatialOrientation.{key}",
+                "R20",
+                "a direction vector cannot be zero",
+            )
+            return
     for a, b in (("Forward", "Right"), ("Forward", "Up"), ("Right", "Up")):
         dot = sum(p * q for p, q in zip(vecs[a], vecs[b], strict=True))
         if abs(dot) > EPSILON:
-            yield _err("$.Control.SpatialConfig.AudienceSpatialOrientation", "R20",
-                       f"{a} and {b} are not perpendicular (dot product {dot:g})")  # fmt: skip
+            yield _err(
+                "$.Control.SpatialConfig.AudienceSpatialOrientation",
+                "R20",
+                f"{a} and {b} are not perpendicular (dot product {dot:g})",
+            )
 
 
 def vod_present(body: dict[str, Any]) -> Iterator[Problem]:
     """R28: Vod is documented as required, yet both documented examples omit it."""
     if "Vod" not in body:
-        yield _warn("$.Vod", "R28",
-                    "no Vod: the files go where the console's storage settings say, if any")  # fmt: skip
+        yield _warn(
+            "$.Vod", "R28", "no Vod: the files go where the console's storage settings say, if any"
+        )
 
 
 # Per action, in the order the problems are reported.
 RULES: dict[str, tuple[Check, ...]] = {
-    "StartRecord": (unique_index, target_exclude, mode_rules, layout_rules, encode_audio,
-                    control_rules, vod_present),
-    "UpdateRecord": (unique_index, layout_rules),
+    "StartRecord": (
+        unique_index,
+        target_exclude,
+        mode_rules,
+        layout_rules,
+        encode_audio,
+        control_rules,
+        vod_present,
+    ),
+    "UpdateRecord": (unique_index, update_layout_rules),
     "StopRecord": (),
     "GetRecordTask": (),
-}  # fmt: skip
+}
 
 # Schema keywords that implement a numbered rule at a given place: (keyword, path) -> rule.
 SCHEMA_RULES: dict[tuple[str, str], str] = {
@@ -247,4 +348,6 @@ SCHEMA_RULES: dict[tuple[str, str], str] = {
 
 
 def schema_rule(keyword: str, path: str) -> str:
-    return SCHEMA_RULES.get((keyword, path)) or SCHEMA_RULES.get((keyword, "*")) or f"schema.{keyword}"
+    return (
+        SCHEMA_RULES.get((keyword, path)) or SCHEMA_RULES.get((keyword, "*")) or f"schema.{keyword}"
+    )

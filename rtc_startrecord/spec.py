@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 from rtc_startrecord_models import DEFAULT_VERSION, VERSIONS
 
-__all__ = ["DEFAULT_VERSION", "Operation", "operation", "operations", "bundle", "model_module"]
+__all__ = ["DEFAULT_VERSION", "Operation", "bundle", "model_module", "operation", "operations"]
 
 
 @attrs.frozen
@@ -47,8 +47,10 @@ def bundle(version: str = DEFAULT_VERSION) -> dict[str, Any]:
     if module is None:
         known = ", ".join(sorted(VERSIONS))
         raise ValueError(f"unknown API version {version!r}; this package knows {known}")
-    text = resources.files(f"rtc_startrecord_models.{module}").joinpath("spec.json").read_text(
-        encoding="utf-8"
+    text = (
+        resources.files(f"rtc_startrecord_models.{module}")
+        .joinpath("spec.json")
+        .read_text(encoding="utf-8")
     )
     data: dict[str, Any] = json.loads(text)
     return data

@@ -104,7 +104,8 @@ class Transport:
         parts = urlsplit(endpoint)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(
-                f"endpoint must be an http(s) URL such as https://rtc.volcengineapi.com, got {endpoint!r}"
+                "endpoint must be an http(s) URL such as https://rtc.volcengineapi.com, "
+                f"got {endpoint!r}"
             )
         self.endpoint = f"{parts.scheme}://{parts.netloc}"
         self.host = parts.netloc  # what the Host header carries, and so what is signed
@@ -150,29 +151,52 @@ class Transport:
             t0 = time.monotonic()
             try:
                 resp = self._pool.request(
-                    method, url, body=body or None, headers=sent, timeout=timeout or self.timeout,
-                    retries=False, redirect=False, preload_content=True,
-                )  # fmt: skip
+                    method,
+                    url,
+                    body=body or None,
+                    headers=sent,
+                    timeout=_within(timeout or self.timeout, deadline - t0),
+                    retries=False,
+                    redirect=False,
+                    preload_content=True,
+                )
             except (NewConnectionError, ConnectTimeoutError) as exc:
-                last = TransportError(f"cannot connect to {self.endpoint}: {_reason(exc)}",
-                                      attempts=attempt, ambiguous=ambiguous)  # fmt: skip
+                last = TransportError(
+                    f"cannot connect to {self.endpoint}: {_reason(exc)}",
+                    attempts=attempt,
+                    ambiguous=ambiguous,
+                )
                 outcome = "connect-error"
             except (ReadTimeoutError, ProtocolError, HTTPError) as exc:
                 ambiguous = True  # the request was (or may have been) written: it may have run
-                last = TransportError(f"{action or method} to {self.endpoint} failed after sending: "
-                                      f"{_reason(exc)}", attempts=attempt, ambiguous=True)  # fmt: skip
+                last = TransportError(
+                    f"{action or method} to {self.endpoint} failed after sending: {_reason(exc)}",
+                    attempts=attempt,
+                    ambiguous=True,
+                )
                 outcome = "read-error"
             else:
                 status, data = resp.status, resp.data
                 envelope = parse_envelope(data)
                 latency = (time.monotonic() - t0) * 1000
                 rid = envelope["ResponseMetadata"].get("RequestId") if envelope else None
-                log.debug("%s attempt %d: HTTP %d, RequestId %s, %.1f ms",
-                          action, attempt, status, rid, latency)  # fmt: skip
+                log.debug(
+                    "%s attempt %d: HTTP %d, RequestId %s, %.1f ms",
+                    action,
+                    attempt,
+                    status,
+                    rid,
+                    latency,
+                )
                 if envelope is not None and not _retryable_envelope(status, envelope):
-                    return Exchange(status=status, headers=dict(resp.headers), body=data,
-                                    envelope=envelope, attempts=attempt,
-                                    ambiguous_before=ambiguous)  # fmt: skip
+                    return Exchange(
+                        status=status,
+                        headers=dict(resp.headers),
+                        body=data,
+                        envelope=envelope,
+                        attempts=attempt,
+                        ambiguous_before=ambiguous,
+                    )
                 if envelope is None and status < 500 and status != 429:
                     raise UnexpectedResponse(
                         status, data[:200], attempts=attempt, ambiguous=ambiguous
@@ -180,8 +204,14 @@ class Transport:
                 if status >= 500:
                     ambiguous = True
                 if envelope is not None:
-                    final = Exchange(status=status, headers=dict(resp.headers), body=data,
-                                     envelope=envelope, attempts=attempt, ambiguous_before=ambiguous)  # fmt: skip
+                    final = Exchange(
+                        status=status,
+                        headers=dict(resp.headers),
+                        body=data,
+                        envelope=envelope,
+                        attempts=attempt,
+                        ambiguous_before=ambiguous,
+                    )
                     last = _Final(final)
                 else:
                     last = UnexpectedResponse(
@@ -194,8 +224,10 @@ class Transport:
                 retry_after = 0.0
             if attempt == policy.max_attempts:
                 break
-            delay = max(retry_after, backoff_delay(attempt - 1, base=policy.backoff_base,
-                                                   cap=policy.backoff_cap, rng=self._rng))  # fmt: skip
+            backoff = backoff_delay(
+                attempt - 1, base=policy.backoff_base, cap=policy.backoff_cap, rng=self._rng
+            )
+            delay = max(retry_after, backoff)
             if time.monotonic() + delay > deadline:
                 log.debug("%s: total time budget of %.1fs spent", action, policy.total_timeout)
                 break
@@ -213,6 +245,17 @@ class _Final(Exception):
 
     def __init__(self, exchange: Exchange) -> None:
         self.exchange = exchange
+
+
+def _within(timeout: urllib3.Timeout, remaining: float) -> urllib3.Timeout:
+    """The attempt's timeout, cut so that the attempt ends within the call's total budget."""
+    remaining = max(remaining, 0.001)
+    total = timeout.total
+    if isinstance(total, (int, float)) and total <= remaining:
+        return timeout
+    bounded = timeout.clone()
+    bounded.total = remaining
+    return bounded
 
 
 def _reason(exc: Exception) -> str:

@@ -7,9 +7,9 @@ jsonschema-rs, which reports every error with its path); the other half is `rule
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import jsonschema_rs
@@ -18,7 +18,7 @@ from . import rules, spec
 from .errors import Problem
 from .wire import to_wire
 
-__all__ = ["validate", "validate_wire", "has_errors"]
+__all__ = ["has_errors", "validate", "validate_wire"]
 
 
 @cache
@@ -52,24 +52,44 @@ def _short(message: str, limit: int = 120) -> str:
 
 def schema_problems(wire: Any, action: str, version: str = spec.DEFAULT_VERSION) -> list[Problem]:
     validator = _validator(action, version)
-    if validator.is_valid(wire):
-        return []
+    try:
+        if validator.is_valid(wire):
+            return []
+        errors = list(validator.iter_errors(wire))
+    except (ValueError, TypeError) as exc:  # not JSON data at all (an object, a non-string key)
+        return [Problem(path="$", rule="schema.type", message=f"not JSON data: {exc}")]
     out: list[Problem] = []
-    for e in validator.iter_errors(wire):
+    typed = {
+        tuple(e.instance_path) for e in errors if e.schema_path and e.schema_path[-1] == "type"
+    }
+    for e in errors:
         keyword = str(e.schema_path[-1]) if e.schema_path else "type"
+        if keyword != "type" and tuple(e.instance_path) in typed:
+            continue  # a value of the wrong type: say that once, not also "not one of the enum"
         path = _path(e.instance_path)
         kind = e.kind
         if keyword == "required":
             name = getattr(kind, "property", "?")
-            out.append(Problem(path=f"{path}.{name}", rule="schema.required",
-                               message=f"required key {name!r} is missing"))  # fmt: skip
+            out.append(
+                Problem(
+                    path=f"{path}.{name}",
+                    rule="schema.required",
+                    message=f"required key {name!r} is missing",
+                )
+            )
         elif keyword == "additionalProperties":
             for key in getattr(kind, "unexpected", None) or ["?"]:
-                out.append(Problem(path=f"{path}.{key}", rule="schema.additionalProperties",
-                                   message=f"unknown key {key!r}"))  # fmt: skip
+                out.append(
+                    Problem(
+                        path=f"{path}.{key}",
+                        rule="schema.additionalProperties",
+                        message=f"unknown key {key!r}",
+                    )
+                )
         else:
-            out.append(Problem(path=path, rule=rules.schema_rule(keyword, path),
-                               message=_short(e.message)))  # fmt: skip
+            out.append(
+                Problem(path=path, rule=rules.schema_rule(keyword, path), message=_short(e.message))
+            )
     return out
 
 
@@ -92,12 +112,26 @@ def validate(
     The action comes from the model's type, or from `action=` for a dict (default StartRecord).
     """
     if attrs.has(type(request)):
-        model_action, model_version = spec.action_of_model(type(request))
+        model_action, model_version = spec.action_of_model(cast(Hashable, type(request)))
         if action is not None and action != model_action:
-            raise ValueError(f"{type(request).__name__} is {model_action}'s request, not {action}'s")
-        return validate_wire(to_wire(request), model_action, version or model_version)
-    wire = dict(request) if isinstance(request, Mapping) and not isinstance(request, dict) else request
-    return validate_wire(wire, action or "StartRecord", version or spec.DEFAULT_VERSION)
+            raise ValueError(
+                f"{type(request).__name__} is {model_action}'s request, not {action}'s"
+            )
+        try:
+            wire = to_wire(request)
+        except Exception as exc:  # attrs does not type-check: a model can hold anything
+            return [
+                Problem(
+                    path="$",
+                    rule="schema.type",
+                    message=f"the {type(request).__name__} cannot be written as JSON: {exc}",
+                )
+            ]
+        return validate_wire(wire, model_action, version or model_version)
+    data: object = request
+    if isinstance(request, Mapping) and not isinstance(request, dict):
+        data = dict(request)
+    return validate_wire(data, action or "StartRecord", version or spec.DEFAULT_VERSION)
 
 
 def has_errors(problems: list[Problem]) -> bool:

@@ -152,7 +152,9 @@ def _make_converter(*, forbid_extra: bool) -> cattrs.Converter:
     conv.register_structure_hook_factory(_is_list, _strict_list(conv))
 
     def structure_factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
-        renames = {a.name: override(rename=wire_name(a)) for a in attrs.fields(cls)}
+        renames: dict[str, Any] = {
+            a.name: override(rename=wire_name(a)) for a in attrs.fields(cls)
+        }
         fn = make_dict_structure_fn(
             cls,
             conv,
@@ -169,7 +171,9 @@ def _make_converter(*, forbid_extra: bool) -> cattrs.Converter:
         return hook
 
     def unstructure_factory(cls: type[Any]) -> Callable[[Any], Any]:
-        renames = {a.name: override(rename=wire_name(a)) for a in attrs.fields(cls)}
+        renames: dict[str, Any] = {
+            a.name: override(rename=wire_name(a)) for a in attrs.fields(cls)
+        }
         return make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **renames)
 
     conv.register_unstructure_hook_func(_is_int_enum, int)
@@ -219,18 +223,21 @@ def _attr_by_name(cls: Any, name: str) -> attrs.Attribute[Any] | None:
     if attrs.has(cls):
         for a in attrs.fields(cls):
             if a.name == name:
-                return a
+                return cast("attrs.Attribute[Any]", a)
     return None
 
 
-def _problems(exc: BaseException, path: str, cls: Any) -> list[Problem]:
+def _problems(exc: BaseException, path: str, cls: Any) -> list[Problem]:  # noqa: C901
     """Flatten a cattrs error tree into Problems with wire-name JSON paths."""
     out: list[Problem] = []
     if isinstance(exc, ForbiddenExtraKeysError):
         for key in sorted(exc.extra_fields):
             out.append(
-                Problem(path=f"{path}.{key}", rule="schema.additionalProperties",
-                        message=f"unknown key {key!r}")  # fmt: skip
+                Problem(
+                    path=f"{path}.{key}",
+                    rule="schema.additionalProperties",
+                    message=f"unknown key {key!r}",
+                )
             )
         return out
     if isinstance(exc, ClassValidationError):
@@ -240,8 +247,13 @@ def _problems(exc: BaseException, path: str, cls: Any) -> list[Problem]:
             key = wire_name(a) if a is not None else note.name
             sub_path = f"{path}.{key}"
             if isinstance(sub, KeyError):
-                out.append(Problem(path=sub_path, rule="schema.required",
-                                   message=f"required key {key!r} is missing"))  # fmt: skip
+                out.append(
+                    Problem(
+                        path=sub_path,
+                        rule="schema.required",
+                        message=f"required key {key!r} is missing",
+                    )
+                )
             else:
                 out.extend(_problems(sub, sub_path, note.type))
         for sub in without:
@@ -255,8 +267,8 @@ def _problems(exc: BaseException, path: str, cls: Any) -> list[Problem]:
                 out.extend(_problems(sub, path, None))
         return out
     if isinstance(exc, BaseExceptionGroup):
-        for sub in exc.exceptions:
-            out.extend(_problems(sub, path, cls))
+        for member in exc.exceptions:
+            out.extend(_problems(member, path, cls))
         return out
     rule = exc.rule if isinstance(exc, _WireTypeError) else "schema.type"
     out.append(Problem(path=path, rule=rule, message=str(exc)))

@@ -49,7 +49,9 @@ HEADER = (
     "# Do not edit: change the spec and run `{command}` again.\n"
 )
 
-_REF = re.compile(r"^(?P<file>[^#]*)#/components/(?P<kind>schemas|parameters|responses|securitySchemes)/(?P<name>.+)$")
+_REF = re.compile(
+    r"^(?P<file>[^#]*)#/components/(?P<kind>schemas|parameters|responses|securitySchemes)/(?P<name>.+)$"
+)
 
 
 def log(message: str) -> None:
@@ -118,17 +120,17 @@ def bundle_version(files: list[str], base_dir: Path) -> dict[str, Any]:
         version = next(p["schema"]["enum"][0] for p in params if p["name"] == "Version")
         body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
         ok = resolve_local(bundle, op["responses"]["200"])["content"]["application/json"]
-        query = [p["name"] for p in params if p["in"] == "query" and p["name"] not in ("Action", "Version")]
+        query = [
+            p["name"]
+            for p in params
+            if p["in"] == "query" and p["name"] not in ("Action", "Version")
+        ]
         operations[action] = {
             "document": name,
             "method": method.upper(),
             "path": op["x-path"],
             "version": version,
-            "request": (
-                body["schema"]["$ref"].rsplit("/", 1)[1]
-                if body
-                else f"{action}Request"
-            ),
+            "request": (body["schema"]["$ref"].rsplit("/", 1)[1] if body else f"{action}Request"),
             "request_in": "body" if body else "query",
             "query": query,
             "response": ok["schema"]["$ref"].rsplit("/", 1)[1],
@@ -167,19 +169,34 @@ def codegen(bundle: dict[str, Any], workdir: Path) -> str:
     src.write_text(json.dumps(doc, indent=1), encoding="utf-8")
     out = workdir / "models.py"
     cmd = [
-        sys.executable, "-m", "datamodel_code_generator",
-        "--input", str(src), "--input-file-type", "openapi",
-        "--output", str(out),
-        "--output-model-type", "dataclasses.dataclass",
-        "--custom-template-dir", str(TEMPLATES),
-        "--snake-case-field", "--capitalise-enum-members",
-        "--use-schema-description", "--use-field-description",
-        "--enum-field-as-literal", "none",
-        "--disable-timestamp", "--target-python-version", "3.11",
-        "--use-standard-collections", "--use-union-operator",
-        "--formatters", "builtin",
+        sys.executable,
+        "-m",
+        "datamodel_code_generator",
+        "--input",
+        str(src),
+        "--input-file-type",
+        "openapi",
+        "--output",
+        str(out),
+        "--output-model-type",
+        "dataclasses.dataclass",
+        "--custom-template-dir",
+        str(TEMPLATES),
+        "--snake-case-field",
+        "--capitalise-enum-members",
+        "--use-schema-description",
+        "--use-field-description",
+        "--enum-field-as-literal",
+        "none",
+        "--disable-timestamp",
+        "--target-python-version",
+        "3.11",
+        "--use-standard-collections",
+        "--use-union-operator",
+        "--formatters",
+        "builtin",
         "--disable-warnings",
-    ]  # fmt: skip
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"regen: datamodel-codegen failed:\n{proc.stderr}")
@@ -235,8 +252,10 @@ def render(version: str) -> dict[str, str]:
     base = SPEC_DIR if version == DEFAULT_VERSION else SPEC_DIR / module
     bundle = bundle_version(files, base)
     sources = ", ".join(f"spec/{f}" if base == SPEC_DIR else f"spec/{module}/{f}" for f in files)
-    log(f"{version}: bundled {len(bundle['components']['schemas'])} schemas, "
-        f"{len(bundle['operations'])} operations from {len(files)} documents")  # fmt: skip
+    log(
+        f"{version}: bundled {len(bundle['components']['schemas'])} schemas, "
+        f"{len(bundle['operations'])} operations from {len(files)} documents"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         log(f"{version}: running datamodel-code-generator {PINNED_GENERATOR}")
         models = postprocess(codegen(bundle, Path(tmp)), sources)
@@ -269,15 +288,14 @@ def render_all() -> dict[str, str]:
     files: dict[str, str] = {}
     for version in VERSIONS:
         files |= render(version)
-    modules = sorted(module for module, _ in VERSIONS.values())
     files["__init__.py"] = (
         HEADER.format(command=COMMAND, sources="spec/")
-        + '"""Generated attrs models, one module per API version. Import them from rtc_startrecord."""\n\n'
-        + f'VERSIONS = {{{", ".join(f"{v!r}: {VERSIONS[v][0]!r}" for v in VERSIONS)}}}\n'
+        + '"""Generated attrs models, one module per API version; import them from rtc_startrecord.'
+        + '"""\n\n'
+        + f"VERSIONS = {{{', '.join(f'{v!r}: {VERSIONS[v][0]!r}' for v in VERSIONS)}}}\n"
         + f"DEFAULT_VERSION = {DEFAULT_VERSION!r}\n"
     )
     files["py.typed"] = ""
-    _ = modules
     return files
 
 
