@@ -16,6 +16,7 @@ limiter), R21 (main account id), R23 (console switch), R25/R26 (the running task
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -32,31 +33,35 @@ PUSH_ONLY_CONTROL = (
     "VolumeIndicationInterval",
 )
 EPSILON = 1e-9
+_NUMBER = frozenset({int, float})
+
+
+# These run on every request a client sends: exact type tests (`type(x) is int` leaves bool
+# out) and few calls keep the rules cheap on the valid path; see benchmarks/.
+_EMPTY: dict[str, Any] = {}
 
 
 def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+    return value if type(value) is dict else _EMPTY
 
 
 def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
+    return value if type(value) is list else []
 
 
 def _int(value: Any) -> int | None:
     """An integer as JSON Schema sees one (1.0 counts), else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
+    t = type(value)
+    if t is int:
+        return value  # type: ignore[no-any-return]
+    if t is float and value.is_integer():
         return int(value)
     return None
 
 
 def _num(value: Any, default: float) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return default
+    t = type(value)
+    return value if t is float or t is int else default  # type: ignore[no-any-return]
 
 
 def _err(path: str, rule: str, message: str) -> Problem:
@@ -68,26 +73,33 @@ def _warn(path: str, rule: str, message: str) -> Problem:
 
 
 def _streams(body: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
-    return [
-        (i, s)
-        for i, s in enumerate(_list(_obj(body.get(key)).get("StreamList")))
-        if isinstance(s, dict)
-    ]
+    streams = _obj(body.get(key)).get("StreamList")
+    if type(streams) is not list:
+        return []
+    return [(i, s) for i, s in enumerate(streams) if type(s) is dict]
 
 
 def _identity(stream: dict[str, Any]) -> tuple[str, int] | None:
     """(UserId, StreamType) naming a stream, or None when the entry cannot name one."""
-    user, stype = stream.get("UserId"), _int(stream.get("StreamType"))
-    if not isinstance(user, str):
+    user = stream.get("UserId")
+    if type(user) is not str:
         return None
-    return (user, 0 if stype is None else stype)
+    stype = stream.get("StreamType", 0)
+    return (user, stype if type(stype) is int else (_int(stype) or 0))
 
 
 def unique_index(body: dict[str, Any]) -> Iterator[Problem]:
     """R12: Index values are unique within one StreamList."""
     for key in ("TargetStreams", "ExcludeStreams"):
+        streams = _streams(body, key)
+        indexes = [s.get("Index") for _, s in streams if "Index" in s]
+        try:
+            if len(set(indexes)) == len(indexes):
+                continue  # the common case, decided in one pass
+        except TypeError:
+            pass  # an unhashable Index: the schema reports it; look closer below
         seen: dict[int, int] = {}
-        for i, s in _streams(body, key):
+        for i, s in streams:
             index = _int(s.get("Index"))
             if index is None:
                 continue
@@ -103,6 +115,8 @@ def unique_index(body: dict[str, Any]) -> Iterator[Problem]:
 
 def target_exclude(body: dict[str, Any]) -> Iterator[Problem]:
     """R3: no stream in both lists; R4: screen streams cannot be excluded."""
+    if "ExcludeStreams" not in body:
+        return
     targets = {ident: i for i, s in _streams(body, "TargetStreams") if (ident := _identity(s))}
     for j, s in _streams(body, "ExcludeStreams"):
         ident = _identity(s)
@@ -203,12 +217,18 @@ def _custom_layout(
             "LayoutMode 2 (custom) needs CustomLayout.Regions, one per target stream",
         )
         return
-    regions = [(k, r) for k, r in enumerate(custom["Regions"]) if isinstance(r, dict)]
+    regions = [(k, r) for k, r in enumerate(custom["Regions"]) if type(r) is dict]
     by_index: dict[int, list[int]] = {}
     for k, r in regions:
-        si = _int(r.get("StreamIndex"))
-        if si is not None:
-            by_index.setdefault(si, []).append(k)
+        si = r.get("StreamIndex")
+        if type(si) is not int:
+            si = _int(si)
+            if si is None:
+                continue
+        if si in by_index:
+            by_index[si].append(k)
+        else:
+            by_index[si] = [k]
     if not streams_known:
         by_index = {}  # an update keeping the task's streams: only the service can match them
     elif not targets and regions:
@@ -219,7 +239,9 @@ def _custom_layout(
         )
     indexes = set()
     for i, s in targets:
-        index = _int(s.get("Index"))
+        index = s.get("Index")
+        if type(index) is not int:
+            index = _int(index)
         if index is None:
             if "Index" not in s:
                 yield _err(
@@ -229,8 +251,7 @@ def _custom_layout(
                 )
             continue
         indexes.add(index)
-        found = by_index.get(index, [])
-        if not found:
+        if index not in by_index:
             yield _err(
                 f"$.TargetStreams.StreamList[{i}].Index",
                 "R11",
@@ -249,10 +270,16 @@ def _custom_layout(
                 "R11",
                 f"StreamIndex {index} already has Regions[{ks[0]}]",
             )
+    limit = 1 + EPSILON
     for k, r in regions:
-        x, w = _num(r.get("LocationX"), 0.0), _num(r.get("WidthProportion"), 0.0)
-        y, h = _num(r.get("LocationY"), 0.0), _num(r.get("HeightProportion"), 0.0)
-        if x + w > 1 + EPSILON:
+        x, w = r.get("LocationX", 0), r.get("WidthProportion", 0)
+        y, h = r.get("LocationY", 0), r.get("HeightProportion", 0)
+        if not (type(x) in _NUMBER and type(w) in _NUMBER and type(y) in _NUMBER
+                and type(h) in _NUMBER):  # fmt: skip
+            x, w, y, h = _num(x, 0.0), _num(w, 0.0), _num(y, 0.0), _num(h, 0.0)
+        if x + w <= limit and y + h <= limit and "CornerRadius" not in r:
+            continue
+        if x + w > limit:
             yield _err(
                 f"$.Layout.CustomLayout.Regions[{k}]",
                 "R16",
@@ -281,6 +308,9 @@ def encode_audio(body: dict[str, Any]) -> Iterator[Problem]:
         )
 
 
+_ORIENTATION_DEFAULTS = {"Forward": [1, 0, 0], "Right": [0, 1, 0], "Up": [0, 0, 1]}
+
+
 def control_rules(body: dict[str, Any]) -> Iterator[Problem]:
     """R27 push-only Control members (warnings); R20 perpendicular orientation vectors."""
     control = _obj(body.get("Control"))
@@ -288,16 +318,24 @@ def control_rules(body: dict[str, Any]) -> Iterator[Problem]:
         if key in control:
             yield _warn(f"$.Control.{key}", "R27", "push-to-CDN only; recording ignores it")
     orient = _obj(_obj(control.get("SpatialConfig")).get("AudienceSpatialOrientation"))
-    defaults = {"Forward": [1, 0, 0], "Right": [0, 1, 0], "Up": [0, 0, 1]}
-    vecs = {}
-    for key, default in defaults.items():
-        v = orient.get(key, default)
-        if not (isinstance(v, list) and len(v) == 3):
-            return
-        vecs[key] = [_num(c, 0.0) for c in v]
     if not orient:
         return
+    vecs = {}
+    for key, default in _ORIENTATION_DEFAULTS.items():
+        v = orient.get(key, default)
+        if not (type(v) is list and len(v) == 3):
+            return
+        vecs[key] = [_num(c, 0.0) for c in v]
+    if vecs == _ORIENTATION_DEFAULTS:
+        return
     for key, v in vecs.items():
+        if not all(math.isfinite(c) for c in v):
+            yield _err(
+                f"$.Control.SpatialConfig.AudienceSpatialOrientation.{key}",
+                "R20",
+                "components must be finite numbers",
+            )
+            return
         if not any(abs(c) > EPSILON for c in v):
             yield _err(
                 f"$.Control.SpatialConfig.AudienceSpatialOrientation.{key}",

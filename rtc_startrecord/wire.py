@@ -9,12 +9,12 @@ would turn 5 into "5" or True into 1, hiding a caller's mistake.
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
 import attrs
 import cattrs
+import orjson
 from cattrs.errors import (
     ClassValidationError,
     ForbiddenExtraKeysError,
@@ -215,8 +215,16 @@ def to_wire(obj: object) -> dict[str, Any]:
 
 
 def dumps(wire: Mapping[str, Any]) -> bytes:
-    """The exact bytes sent: compact UTF-8 JSON; NaN and infinities are refused."""
-    return json.dumps(wire, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    """The exact bytes sent: compact UTF-8 JSON.
+
+    orjson is about ten times faster than the standard library here (benchmarks/). It writes
+    NaN and infinities as null, so callers send only validated bodies: every number of the spec
+    is bounded (NaN fails any bound), and the unbounded vector components are checked by R20.
+    """
+    try:
+        return orjson.dumps(wire)
+    except TypeError as exc:  # not JSON data: a non-string key, an int beyond 64 bits, an object
+        raise ValueError(f"not JSON data: {exc}") from None
 
 
 def _attr_by_name(cls: Any, name: str) -> attrs.Attribute[Any] | None:

@@ -1,0 +1,220 @@
+"""Side-by-side benchmarks: rtc_startrecord vs the official Volcengine Python SDK vs the floor.
+
+    pip install -e '.[bench]' && python benchmarks/bench.py [--quick]
+
+Measured in one run on one machine, with the client's rate limiter off (the official SDK has
+none):
+- prepare: validate + serialize + sign a small (documented) and a maximal body (17 streams, 17
+  regions, full Encode and Control), for dict and model input; the official path is
+  `json.dumps` + `SignerV4.sign` (no validation); the floor is the fastest JSON encoding plus the
+  HMAC-SHA256 key chain and the two SHA-256 hashes, validating nothing;
+- end to end: calls per second over keep-alive against one local server that answers the
+  success envelope, our RtcClient vs the official SDK's RtcService;
+- import time and peak memory (tracemalloc) of importing each package, in fresh interpreters.
+Prints medians and ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import rtc_startrecord as rs  # noqa: E402
+from contract_tests.support import maximal_start_body  # noqa: E402
+from rtc_startrecord.simulator.server import WSGIServer  # noqa: E402
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover
+    orjson = None
+
+try:
+    from volcengine.auth.SignerV4 import SignerV4
+    from volcengine.base.Request import Request as VolcRequest
+    from volcengine.Credentials import Credentials as VolcCredentials
+except ImportError:
+    sys.exit("the official SDK is missing: pip install -e '.[bench]'")
+
+AK, SK = "AKLTbenchmarkAccessKey", "benchmark-secret-key"
+SMALL = json.loads((ROOT / "contract_tests/golden/StartRecord.request.custom_layout.json").read_text())
+MAXIMAL = maximal_start_body()
+
+
+def timeit(fn: Callable[[], Any], *, rounds: int, number: int) -> float:
+    """Median seconds per call over `rounds` rounds of `number` calls."""
+    for _ in range(max(number // 10, 1)):
+        fn()
+    samples = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        samples.append((time.perf_counter() - t0) / number)
+    return statistics.median(samples)
+
+
+# -- prepare -------------------------------------------------------------------------------
+
+
+def ours_prepare(client: rs.RtcClient, body: Any) -> Callable[[], Any]:
+    return lambda: client.prepare("StartRecord", body)
+
+
+def official_prepare(body: dict[str, Any]) -> Callable[[], Any]:
+    creds = VolcCredentials(AK, SK, "rtc", "cn-north-1")
+
+    def run() -> Any:
+        r = VolcRequest()
+        r.set_shema("https")
+        r.set_method("POST")
+        r.set_host("rtc.volcengineapi.com")
+        r.set_path("/")
+        r.set_query({"Action": "StartRecord", "Version": "2020-12-01"})
+        r.set_headers({"Content-Type": "application/json"})
+        r.set_body(json.dumps(body))
+        SignerV4.sign(r, creds)
+        return r
+
+    return run
+
+
+def floor_prepare(body: dict[str, Any]) -> Callable[[], Any]:
+    dumps = orjson.dumps if orjson is not None else (lambda b: json.dumps(b).encode())
+
+    def h(key: bytes, msg: str) -> bytes:
+        return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+    def run() -> str:
+        raw = dumps(body)
+        x_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        payload = hashlib.sha256(raw).hexdigest()
+        canonical = (f"POST\n/\nAction=StartRecord&Version=2020-12-01\ncontent-type:application/json\n"
+                     f"host:rtc.volcengineapi.com\nx-content-sha256:{payload}\nx-date:{x_date}\n\n"
+                     f"content-type;host;x-content-sha256;x-date\n{payload}")
+        scope = f"{x_date[:8]}/cn-north-1/rtc/request"
+        to_sign = f"HMAC-SHA256\n{x_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+        key = h(h(h(h(SK.encode(), x_date[:8]), "cn-north-1"), "rtc"), "request")
+        return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+    return run
+
+
+# -- end to end ----------------------------------------------------------------------------
+
+
+def ok_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    environ["wsgi.input"].read(length)
+    body = (b'{"Result":"ok","ResponseMetadata":{"RequestId":"bench","Action":"StartRecord",'
+            b'"Version":"2020-12-01","Service":"rtc","Region":"cn-north-1"}}')
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def official_service(port: int) -> Any:
+    from volcengine.ApiInfo import ApiInfo
+    from volcengine.example.rtc.RtcService import RtcService
+
+    svc = RtcService()
+    svc.service_info.host = f"127.0.0.1:{port}"
+    svc.service_info.scheme = "http"
+    svc.set_ak(AK)
+    svc.set_sk(SK)
+    svc.api_info["StartRecord"] = ApiInfo("POST", "/", {"Action": "StartRecord", "Version": "2020-12-01"}, {}, {})
+    return svc
+
+
+def calls_per_second(fn: Callable[[], Any], seconds: float) -> float:
+    for _ in range(20):
+        fn()
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        fn()
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
+# -- import time and memory ------------------------------------------------------------------
+
+PROBE = ("import time, tracemalloc; tracemalloc.start(); t0 = time.perf_counter(); import {mod}; "
+         "dt = time.perf_counter() - t0; print(dt, tracemalloc.get_traced_memory()[1])")
+
+
+def import_cost(module: str, runs: int) -> tuple[float, float]:
+    times, peaks = [], []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", PROBE.format(mod=module)], capture_output=True,
+                             text=True, check=True, cwd="/").stdout.split()
+        times.append(float(out[0]))
+        peaks.append(float(out[1]))
+    return statistics.median(times), statistics.median(peaks)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    args = parser.parse_args()
+    rounds, number, e2e_seconds, imports = (5, 200, 1.0, 3) if args.quick else (15, 1000, 4.0, 9)
+
+    client = rs.RtcClient(rs.Credentials(AK, SK), qps=None)
+    rows: list[tuple[str, str, float, float, float]] = []
+    print(f"python {sys.version.split()[0]}, orjson {'yes' if orjson else 'no'}; "
+          f"medians of {rounds} rounds x {number} calls", file=sys.stderr)
+    for label, body in (("small (documented custom layout)", SMALL), ("maximal (17+17)", MAXIMAL)):
+        model = rs.from_wire(rs.StartRecordRequest, body)
+        official = timeit(official_prepare(body), rounds=rounds, number=number)
+        floor = timeit(floor_prepare(body), rounds=rounds, number=number)
+        for kind, value in (("dict", body), ("model", model)):
+            print(f"  prepare {label} [{kind}] ...", file=sys.stderr)
+            ours = timeit(ours_prepare(client, value), rounds=rounds, number=number)
+            rows.append((label, kind, ours, official, floor))
+
+    print("\n## prepare (validate + serialize + sign), microseconds per call\n")
+    print("| body | input | ours | official SDK | floor | ours / official | ours / floor |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for label, kind, ours, official, floor in rows:
+        print(f"| {label} | {kind} | {ours * 1e6:.1f} | {official * 1e6:.1f} | {floor * 1e6:.1f} "
+              f"| {ours / official:.2f}x | {ours / floor:.2f}x |")
+
+    print("  end to end ...", file=sys.stderr)
+    with WSGIServer(ok_app) as server:
+        ours_client = rs.RtcClient(rs.Credentials(AK, SK), endpoint=server.url, qps=None)
+        svc = official_service(server.port)
+        e2e = []
+        for label, body in (("small", SMALL), ("maximal", MAXIMAL)):
+            model = rs.from_wire(rs.StartRecordRequest, body)
+            text = json.dumps(body)
+            ours_dict = calls_per_second(lambda b=body: ours_client.start_record(b), e2e_seconds)
+            ours_model = calls_per_second(lambda m=model: ours_client.start_record(m), e2e_seconds)
+            theirs = calls_per_second(lambda t=text: svc.json("StartRecord", {}, t), e2e_seconds)
+            e2e.append((label, ours_dict, ours_model, theirs))
+    print("\n## end to end over keep-alive (one local server), calls per second\n")
+    print("| body | ours (dict) | ours (model) | official SDK | ours/official (dict) | (model) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, od, om, th in e2e:
+        print(f"| {label} | {od:.0f} | {om:.0f} | {th:.0f} | {od / th:.2f}x | {om / th:.2f}x |")
+
+    print("  imports ...", file=sys.stderr)
+    ours_imp = import_cost("rtc_startrecord", imports)
+    theirs_imp = import_cost("volcengine.example.rtc.RtcService", imports)
+    print("\n## import (fresh interpreter), median\n")
+    print("| package | import time (ms) | peak traced memory (KiB) |")
+    print("|---|---:|---:|")
+    print(f"| rtc_startrecord | {ours_imp[0] * 1e3:.1f} | {ours_imp[1] / 1024:.0f} |")
+    print(f"| volcengine (RtcService) | {theirs_imp[0] * 1e3:.1f} | {theirs_imp[1] / 1024:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
