@@ -1,8 +1,8 @@
 """Typed, validated, signed client for Volcengine RTC cloud recording (API version 2020-12-01).
 
-    import rtc_startrecord as rs
-    with rs.RtcClient() as client:
-        client.start_record({"AppId": ..., "RoomId": ..., "TaskId": ...})
+import rtc_startrecord as rs
+with rs.RtcClient() as client:
+    client.start_record({"AppId": ..., "RoomId": ..., "TaskId": ...})
 """
 
 from rtc_startrecord_models import v2020_12_01
