@@ -61,7 +61,7 @@ def _int(value: Any) -> int | None:
 
 def _num(value: Any, default: float) -> float:
     t = type(value)
-    return value if t is float or t is int else default  # type: ignore[no-any-return]
+    return value if t is float or t is int else default
 
 
 def _err(path: str, rule: str, message: str) -> Problem:

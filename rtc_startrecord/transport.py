@@ -251,8 +251,14 @@ def _within(timeout: urllib3.Timeout, remaining: float) -> urllib3.Timeout:
     """The attempt's timeout, cut so that the attempt ends within the call's total budget."""
     remaining = max(remaining, 0.001)
     total = timeout.total
-    if isinstance(total, (int, float)) and total <= remaining:
-        return timeout
+    if isinstance(total, (int, float)):
+        if total <= remaining:
+            return timeout
+    else:
+        connect, read = timeout.connect_timeout, timeout.read_timeout
+        numbers = isinstance(connect, (int, float)) and isinstance(read, (int, float))
+        if numbers and connect + read <= remaining:
+            return timeout  # the common case: no copy per call
     bounded = timeout.clone()
     bounded.total = remaining
     return bounded

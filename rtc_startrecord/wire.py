@@ -152,9 +152,7 @@ def _make_converter(*, forbid_extra: bool) -> cattrs.Converter:
     conv.register_structure_hook_factory(_is_list, _strict_list(conv))
 
     def structure_factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
-        renames: dict[str, Any] = {
-            a.name: override(rename=wire_name(a)) for a in attrs.fields(cls)
-        }
+        renames: dict[str, Any] = {a.name: override(rename=wire_name(a)) for a in attrs.fields(cls)}
         fn = make_dict_structure_fn(
             cls,
             conv,
@@ -171,9 +169,7 @@ def _make_converter(*, forbid_extra: bool) -> cattrs.Converter:
         return hook
 
     def unstructure_factory(cls: type[Any]) -> Callable[[Any], Any]:
-        renames: dict[str, Any] = {
-            a.name: override(rename=wire_name(a)) for a in attrs.fields(cls)
-        }
+        renames: dict[str, Any] = {a.name: override(rename=wire_name(a)) for a in attrs.fields(cls)}
         return make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **renames)
 
     conv.register_unstructure_hook_func(_is_int_enum, int)
@@ -235,7 +231,7 @@ def _attr_by_name(cls: Any, name: str) -> attrs.Attribute[Any] | None:
     return None
 
 
-def _problems(exc: BaseException, path: str, cls: Any) -> list[Problem]:  # noqa: C901
+def _problems(exc: BaseException, path: str, cls: Any) -> list[Problem]:
     """Flatten a cattrs error tree into Problems with wire-name JSON paths."""
     out: list[Problem] = []
     if isinstance(exc, ForbiddenExtraKeysError):

@@ -57,20 +57,38 @@ class Simulator:
     ) -> None:
         if (callback_url is None) != (callback_secret is None):
             raise ValueError("callback_url and callback_secret go together")
-        self.credentials = Credentials(TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, source="simulator")
+        self.credentials = Credentials(
+            TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, source="simulator"
+        )
         self.region = region
         self._deliverer = (
-            Deliverer(callback_url, callback_secret, timeout=callback_timeout,
-                      retry_delay=callback_retry_delay)  # fmt: skip
+            Deliverer(
+                callback_url,
+                callback_secret,
+                timeout=callback_timeout,
+                retry_delay=callback_retry_delay,
+            )
             if callback_url and callback_secret
             else None
         )
         self.state = State(on_event=self._on_event)
         secrets = {TEST_ACCESS_KEY_ID: TEST_SECRET_ACCESS_KEY, **(extra_credentials or {})}
-        self.app = SimulatorApp(self.state, secrets=secrets, region=region, qps=qps,
-                                max_body=max_body, max_skew=max_skew)  # fmt: skip
+        self.app = SimulatorApp(
+            self.state,
+            secrets=secrets,
+            region=region,
+            qps=qps,
+            max_body=max_body,
+            max_skew=max_skew,
+        )
         # The server's own cap sits above the app's, so oversized bodies get the envelope.
-        self.server = WSGIServer(self.app, host=host, port=port, max_body=max_body * 4 + 1024)
+        self.server = WSGIServer(
+            self.app,
+            host=host,
+            port=port,
+            max_body=max_body * 4 + 1024,
+            error_body=self.app.http_error_body,
+        )
 
     def __repr__(self) -> str:
         state = self.url if self.server.running else "stopped"
@@ -83,6 +101,7 @@ class Simulator:
         return self
 
     def stop(self) -> None:
+        """Stop serving. Callbacks not yet delivered are given up: `wait_for_deliveries` first."""
         self.server.stop()
         if self._deliverer is not None:
             self._deliverer.close()
@@ -91,7 +110,10 @@ class Simulator:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -117,8 +139,16 @@ class Simulator:
         """Move the simulated clock (idle and max-record ends, the 72 h window)."""
         self.state.advance(seconds)
 
-    def publish(self, app_id: str, room_id: str, user_id: str, stream_type: int = 0,
-                *, width: int = 640, height: int = 480) -> None:  # fmt: skip
+    def publish(
+        self,
+        app_id: str,
+        room_id: str,
+        user_id: str,
+        stream_type: int = 0,
+        *,
+        width: int = 640,
+        height: int = 480,
+    ) -> None:
         """A user starts publishing a stream in a room."""
         self.state.publish(app_id, room_id, user_id, stream_type, width=width, height=height)
 
@@ -151,8 +181,16 @@ class Simulator:
         if kind == "started":
             send("RecordStarted", ids | {"Code": 0}, app_id=task.app_id)
             return
-        send("RecordStopped", ids | {"StopReason": task.stop_reason, "StartTime": task.start_time,
-                                     "EndTime": task.end_time, "RecordFileList": task.files},
-             app_id=task.app_id)  # fmt: skip
+        send(
+            "RecordStopped",
+            ids
+            | {
+                "StopReason": task.stop_reason,
+                "StartTime": task.start_time,
+                "EndTime": task.end_time,
+                "RecordFileList": task.files,
+            },
+            app_id=task.app_id,
+        )
         for f in task.files:
             send("RecordUploadDone", ids | {"File": f}, app_id=task.app_id)

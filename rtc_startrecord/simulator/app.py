@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from .. import signing, spec
 from ..ratelimit import RateLimiter
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("rtc_startrecord.simulator")
 
 SERVICE = "rtc"
+MAX_PROBLEMS_SHOWN = 50  # an InvalidParameter message names at most this many problems
 # Gateway codes beyond the signature ones (fact sheet table 5.4; statuses per decisions.md).
 GATEWAY = {
     "MissingParameter": (100002, 400),
@@ -41,8 +42,14 @@ GATEWAY = {
 
 
 class _Refusal(Exception):
-    def __init__(self, status: int, code: str, message: str, code_n: int | None = None,
-                 headers: list[tuple[str, str]] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        code_n: int | None = None,
+        headers: list[tuple[str, str]] | None = None,
+    ) -> None:
         self.status, self.code, self.message, self.code_n = status, code, message, code_n
         self.headers = headers or []
         super().__init__(message)
@@ -92,8 +99,11 @@ class SimulatorApp:
 
     def _judge_update(self, merged: dict[str, Any]) -> list[str]:
         """A task's request after an update must still obey StartRecord's rules (R7, R11...)."""
-        return [f"{p.path} ({p.rule}) {p.message}" for p in validate_wire(merged, "StartRecord", self.version)
-                if p.severity == "error"]  # fmt: skip
+        return [
+            f"{p.path} ({p.rule}) {p.message}"
+            for p in validate_wire(merged, "StartRecord", self.version)
+            if p.severity == "error"
+        ]
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
@@ -108,10 +118,29 @@ class SimulatorApp:
             status, result, headers = r.status, r, r.headers
         except Exception:  # a bug of ours: still an envelope, and the server thread lives on
             log.exception("simulator failed on %s", action)
-            r = _gateway("InternalError", "the simulator failed; see its log")
-            status, result = r.status, r
-        meta: dict[str, Any] = {"RequestId": request_id(), "Action": action, "Version": version,
-                                "Service": SERVICE, "Region": self.region}  # fmt: skip
+            failure = _gateway("InternalError", "the simulator failed; see its log")
+            status, result = failure.status, failure
+        body = self.envelope(action, version, result)
+        log.debug("%s %s -> %d", environ.get("REQUEST_METHOD"), action, status)
+        start_response(
+            f"{status} {_REASONS.get(status, 'Error')}",
+            [
+                ("Content-Type", "application/json; charset=utf-8"),
+                ("Content-Length", str(len(body))),
+                *headers,
+            ],
+        )
+        return [body]
+
+    def envelope(self, action: str, version: str, result: Any) -> bytes:
+        """The documented envelope: metadata with a fresh RequestId, then Result or Error."""
+        meta: dict[str, Any] = {
+            "RequestId": request_id(),
+            "Action": action,
+            "Version": version,
+            "Service": SERVICE,
+            "Region": self.region,
+        }
         envelope: dict[str, Any] = {"ResponseMetadata": meta}
         if isinstance(result, _Refusal):
             err: dict[str, Any] = {"Code": result.code, "Message": result.message}
@@ -120,29 +149,41 @@ class SimulatorApp:
             meta["Error"] = err
         else:
             envelope["Result"] = result
-        body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
-        log.debug("%s %s -> %d", environ.get("REQUEST_METHOD"), action, status)
-        start_response(f"{status} {_REASONS.get(status, 'Error')}",
-                       [("Content-Type", "application/json; charset=utf-8"),
-                        ("Content-Length", str(len(body))), *headers])  # fmt: skip
-        return [body]
+        return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def http_error_body(self, status: int, message: str, target: str) -> bytes:
+        """Errors the HTTP layer answers itself (an oversized or malformed request) as envelopes."""
+        first: dict[str, str] = {}
+        for k, v in parse_qsl(urlsplit(target).query, keep_blank_values=True):
+            first.setdefault(k, v)
+        code = "InvalidParameter.BodyTooLarge" if status == 413 else "InvalidRequest"
+        refusal = _Refusal(status, code, message)
+        return self.envelope(first.get("Action", ""), first.get("Version", ""), refusal)
 
     def _handle(self, environ: WSGIEnvironment, query: dict[str, str]) -> Any:
         method = environ.get("REQUEST_METHOD", "")
         if method not in ("GET", "POST"):
-            raise _gateway("MethodNotAllowed", f"method {method} is not allowed",
-                           headers=[("Allow", "GET, POST")])  # fmt: skip
+            raise _gateway(
+                "MethodNotAllowed",
+                f"method {method} is not allowed",
+                headers=[("Allow", "GET, POST")],
+            )
         for name in ("Action", "Version"):
             if not query.get(name):
                 raise _gateway("MissingParameter", f"the query parameter {name} is missing")
         ops = spec.operations(self.version) if query["Version"] == self.version else {}
         op = ops.get(query["Action"])
         if op is None:
-            raise _gateway("InvalidActionOrVersion",
-                           f"Action {query['Action']!r} with Version {query['Version']!r} does not exist")  # fmt: skip
+            raise _gateway(
+                "InvalidActionOrVersion",
+                f"Action {query['Action']!r} with Version {query['Version']!r} does not exist",
+            )
         if method != op.method:
-            raise _gateway("MethodNotAllowed", f"{op.action} takes {op.method}, not {method}",
-                           headers=[("Allow", op.method)])  # fmt: skip
+            raise _gateway(
+                "MethodNotAllowed",
+                f"{op.action} takes {op.method}, not {method}",
+                headers=[("Allow", op.method)],
+            )
         body = self._read_body(environ)
         access_key = self._verify(environ, body)
         self._limit(access_key)
@@ -150,10 +191,17 @@ class SimulatorApp:
             wire: Any = {name: query[name] for name in op.query if name in query}
         else:
             wire = self._parse_json(body)
-        problems = [p for p in validate_wire(wire, op.action, self.version) if p.severity == "error"]
+        problems = [
+            p for p in validate_wire(wire, op.action, self.version) if p.severity == "error"
+        ]
         if problems:
-            detail = "; ".join(f"{p.path}: {p.rule}: {p.message}" for p in problems)
-            raise _Refusal(400, "InvalidParameter", f"{len(problems)} invalid parameter(s): {detail}")
+            shown = problems[:MAX_PROBLEMS_SHOWN]
+            detail = "; ".join(f"{p.path}: {p.rule}: {p.message}" for p in shown)
+            if len(problems) > len(shown):
+                detail += f"; and {len(problems) - len(shown)} more"
+            raise _Refusal(
+                400, "InvalidParameter", f"{len(problems)} invalid parameter(s): {detail}"
+            )
         try:
             return self.handlers[op.action](wire)
         except ActionRefused as r:
@@ -165,24 +213,35 @@ class SimulatorApp:
         except ValueError:
             raise _Refusal(400, "InvalidParameter", "Content-Length is not a number") from None
         if length > self.max_body:
-            raise _Refusal(413, "InvalidParameter.BodyTooLarge",
-                           f"the body has {length} bytes; at most {self.max_body} are accepted")  # fmt: skip
+            raise _Refusal(
+                413,
+                "InvalidParameter.BodyTooLarge",
+                f"the body has {length} bytes; at most {self.max_body} are accepted",
+            )
         return environ["wsgi.input"].read(length) if length > 0 else b""
 
     def _verify(self, environ: WSGIEnvironment, body: bytes) -> str:
-        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items()
-                   if k.startswith("HTTP_") and isinstance(v, str)}  # fmt: skip
+        headers = {
+            k[5:].replace("_", "-").lower(): v
+            for k, v in environ.items()
+            if k.startswith("HTTP_") and isinstance(v, str)
+        }
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
         if environ.get("CONTENT_LENGTH"):
             headers["content-length"] = environ["CONTENT_LENGTH"]
         try:
             result = signing.verify(
-                environ.get("REQUEST_METHOD", ""), environ.get("rtc.raw_path") or environ.get("PATH_INFO") or "/",
-                environ.get("QUERY_STRING", ""), headers, body,
-                lookup_secret=self.secrets.get, region=self.region, service=SERVICE,
+                environ.get("REQUEST_METHOD", ""),
+                environ.get("rtc.raw_path") or environ.get("PATH_INFO") or "/",
+                environ.get("QUERY_STRING", ""),
+                headers,
+                body,
+                lookup_secret=self.secrets.get,
+                region=self.region,
+                service=SERVICE,
                 max_skew=self.max_skew,
-            )  # fmt: skip
+            )
         except signing.SignatureError as e:
             raise _Refusal(e.http_status, e.code, e.message, e.code_n) from None
         return result.access_key_id
@@ -194,8 +253,11 @@ class SimulatorApp:
         if limiter is None:
             limiter = self._limiters.setdefault(access_key, RateLimiter(self.qps))
         if not limiter.try_acquire():
-            raise _Refusal(429, "FlowLimitExceeded.QPSOverLimit",
-                           f"more than {self.qps:g} requests per second for this account")  # fmt: skip
+            raise _Refusal(
+                429,
+                "FlowLimitExceeded.QPSOverLimit",
+                f"more than {self.qps:g} requests per second for this account",
+            )
 
     @staticmethod
     def _parse_json(body: bytes) -> Any:
@@ -203,14 +265,25 @@ class SimulatorApp:
             raise _Refusal(400, "InvalidParameter.BodyIsEmpty", "the request body is empty")
         try:
             return json.loads(body, parse_constant=_no_constant)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise _Refusal(400, "InvalidParameter.Unmarshal", f"the body is not JSON: {exc}") from None
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # too deep is unreadable
+            raise _Refusal(
+                400, "InvalidParameter.Unmarshal", f"the body is not JSON: {exc}"
+            ) from None
 
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-            405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
-            429: "Too Many Requests", 500: "Internal Server Error"}  # fmt: skip
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}

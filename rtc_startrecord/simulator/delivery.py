@@ -21,6 +21,8 @@ from ..callbacks import build_callback_body
 
 log = logging.getLogger("rtc_startrecord.simulator")
 
+_CLOSE_JOIN_SECONDS = 1.0
+
 
 @attrs.frozen(kw_only=True)
 class Delivery:
@@ -58,6 +60,7 @@ class Deliverer:
         self._idle = threading.Event()
         self._idle.set()
         self._pending = 0
+        self._closed = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rtc-sim-callbacks", daemon=True)
         self._thread.start()
 
@@ -78,8 +81,12 @@ class Deliverer:
         return self._idle.wait(timeout)
 
     def close(self) -> None:
+        """Stop delivering, promptly: what is still queued or waiting for a retry is given up
+        (call `wait_idle` first to let it finish). An attempt in flight ends on its own timeout,
+        in the background, and is not retried."""
+        self._closed.set()
         self._queue.put(None)
-        self._thread.join(timeout=self.timeout + 1)
+        self._thread.join(timeout=min(self.timeout + 1, _CLOSE_JOIN_SECONDS))
         self._pool.clear()
 
     def _run(self) -> None:
@@ -88,7 +95,8 @@ class Deliverer:
             if body is None:
                 return
             try:
-                self._deliver(body)
+                if not self._closed.is_set():
+                    self._deliver(body)
             except Exception:  # never let the worker die
                 log.exception("callback delivery failed unexpectedly")
             with self._lock:
@@ -99,15 +107,19 @@ class Deliverer:
     def _deliver(self, body: dict[str, str]) -> None:
         payload = json.dumps(body, ensure_ascii=False).encode()
         for attempt in range(1, self.max_deliveries + 1):
+            if self._closed.is_set():
+                return
             t0 = time.monotonic()
             status: int | None = None
             error: str | None = None
             try:
                 resp = self._pool.request(
-                    "POST", self.url, body=payload,
+                    "POST",
+                    self.url,
+                    body=payload,
                     headers={"Content-Type": "application/json"},
                     timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout),
-                )  # fmt: skip
+                )
                 status = resp.status
             except urllib3.exceptions.HTTPError as exc:
                 error = str(getattr(exc, "reason", None) or exc)
@@ -115,13 +127,20 @@ class Deliverer:
             ok = status == 200 and seconds <= self.timeout
             if status is not None and not ok and error is None:
                 error = f"HTTP {status}" if status != 200 else f"answered after {seconds:.2f}s"
-            record = Delivery(event_type=body["EventType"], event_id=body["EventId"],
-                              attempt=attempt, status=status, ok=ok, error=error,
-                              seconds=seconds, body=body)  # fmt: skip
+            record = Delivery(
+                event_type=body["EventType"],
+                event_id=body["EventId"],
+                attempt=attempt,
+                status=status,
+                ok=ok,
+                error=error,
+                seconds=seconds,
+                body=body,
+            )
             with self._lock:
                 self.deliveries.append(record)
             log.debug("callback %s #%d -> %s", body["EventType"], attempt, status or error)
             if ok:
                 return
-            if attempt < self.max_deliveries:
-                time.sleep(self.retry_delay)
+            if attempt < self.max_deliveries and self._closed.wait(self.retry_delay):
+                return

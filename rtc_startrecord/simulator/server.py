@@ -49,6 +49,8 @@ __all__ = ["FaultInjector", "FaultKind", "LoopbackServer", "WSGIServer"]
 logger = logging.getLogger("rtc_startrecord.simulator")
 
 FaultKind = Literal["delay", "drop", "error", "throttle"]
+# (HTTP status, message, raw request target) -> the body of an error the HTTP layer answers.
+ErrorBody = Callable[[int, str, str], bytes]
 
 _RequestType = socket.socket | tuple[bytes, socket.socket]
 
@@ -334,10 +336,12 @@ class _HTTPServer(ThreadingHTTPServer):
         max_body: int,
         faults: FaultInjector,
         conn_timeout: float,
+        error_body: ErrorBody | None = None,
     ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.app = app
         self.max_body = max_body
+        self.error_body = error_body
         self.faults = faults
         self.conn_timeout = conn_timeout
         self.stopping = threading.Event()
@@ -441,7 +445,15 @@ class _Handler(BaseHTTPRequestHandler):
         if self.request_version == "HTTP/0.9":
             self.request_version = "HTTP/1.0"
         self.close_connection = True
-        body = json.dumps({"error": message or phrase}).encode()
+        renderer = self._srv.error_body
+        body = b""
+        if renderer is not None:
+            try:
+                body = renderer(code, message or phrase, getattr(self, "path", "") or "")
+            except Exception:  # a broken renderer must not take the connection down
+                logger.exception("error_body failed")
+        if not body:
+            body = json.dumps({"error": message or phrase}).encode()
         self._send(code, phrase, [("Content-Type", "application/json")], body)
 
     def handle_one_request(self) -> None:
@@ -814,7 +826,10 @@ class WSGIServer:
         max_body: int = 1 << 20,
         faults: FaultInjector | None = None,
         timeout: float = _DEFAULT_CONN_TIMEOUT,
+        error_body: ErrorBody | None = None,
     ) -> None:
+        """`error_body(status, message, request_target)` renders the body of the errors the
+        HTTP layer answers itself (413, malformed requests), e.g. as an API's error envelope."""
         if max_body < 0:
             raise ValueError("max_body must be >= 0")
         if timeout <= 0:
@@ -823,6 +838,7 @@ class WSGIServer:
         self.max_body = max_body
         self.faults = faults if faults is not None else FaultInjector()
         self.timeout = timeout
+        self.error_body = error_body
         self._host = host
         self._port = port
         self._httpd: _HTTPServer | None = None
@@ -860,6 +876,7 @@ class WSGIServer:
                 max_body=self.max_body,
                 faults=self.faults,
                 conn_timeout=self.timeout,
+                error_body=self.error_body,
             )
             self._port = httpd.server_port
             started = threading.Event()

@@ -86,7 +86,7 @@ class Task:
 
     @property
     def mixed(self) -> bool:
-        return self.request.get("RecordMode", 0) != 1
+        return bool(self.request.get("RecordMode", 0) != 1)
 
     def record_task(self) -> dict[str, Any]:
         """GetRecordTask's Result.RecordTask, in wire form."""
@@ -150,8 +150,16 @@ class State:
 
     # -- rooms ------------------------------------------------------------------------------
 
-    def publish(self, app_id: str, room_id: str, user_id: str, stream_type: int = 0,
-                *, width: int = DEFAULT_SOURCE_SIZE[0], height: int = DEFAULT_SOURCE_SIZE[1]) -> None:  # fmt: skip
+    def publish(
+        self,
+        app_id: str,
+        room_id: str,
+        user_id: str,
+        stream_type: int = 0,
+        *,
+        width: int = DEFAULT_SOURCE_SIZE[0],
+        height: int = DEFAULT_SOURCE_SIZE[1],
+    ) -> None:
         with self.lock:
             self.tick()
             now = self.now_ms()
@@ -201,8 +209,11 @@ class State:
             key = (req["AppId"], req["RoomId"], req["TaskId"])
             old = self.tasks.get(key)
             if old is not None and old.running:
-                raise ActionRefused("InvalidParameter.TaskAlreadyExists", 409,
-                                    f"task {key[2]!r} is already running in room {key[1]!r}")  # fmt: skip
+                raise ActionRefused(
+                    "InvalidParameter.TaskAlreadyExists",
+                    409,
+                    f"task {key[2]!r} is already running in room {key[1]!r}",
+                )
             now = self.now_ms()
             task = Task(app_id=key[0], room_id=key[1], task_id=key[2], request=req, start_time=now)
             self.tasks[key] = task
@@ -215,8 +226,11 @@ class State:
     def _active(self, req: dict[str, Any]) -> Task:
         task = self.tasks.get((req["AppId"], req["RoomId"], req["TaskId"]))
         if task is None or not task.running:
-            raise ActionRefused("InvalidParameter.ErrorActiveTaskNotFound", 404,
-                                f"no running task {req['TaskId']!r} in room {req['RoomId']!r}")  # fmt: skip
+            raise ActionRefused(
+                "InvalidParameter.ErrorActiveTaskNotFound",
+                404,
+                f"no running task {req['TaskId']!r} in room {req['RoomId']!r}",
+            )
         return task
 
     def stop(self, req: dict[str, Any]) -> Task:
@@ -232,17 +246,21 @@ class State:
             self.tick()
             task = self._active(req)
             if not task.updatable:
-                raise ActionRefused("InvalidParameter", 400,
-                                    "UpdateRecord only changes tasks started in mixed mode with the "
-                                    "custom layout (RecordMode 0, LayoutMode 2) (R25)")  # fmt: skip
+                raise ActionRefused(
+                    "InvalidParameter",
+                    400,
+                    "UpdateRecord only changes tasks started in mixed mode with the "
+                    "custom layout (RecordMode 0, LayoutMode 2) (R25)",
+                )
             merged = dict(task.request)
             for key in ("TargetStreams", "Layout"):
                 if key in req:
                     merged[key] = req[key]
             problems = check(merged)
             if problems:
-                raise ActionRefused("InvalidParameter", 400,
-                                    "the updated task would break: " + "; ".join(problems))  # fmt: skip
+                raise ActionRefused(
+                    "InvalidParameter", 400, "the updated task would break: " + "; ".join(problems)
+                )
             task.request = merged
             self._refresh_idle(task.app_id, task.room_id, self.now_ms())
             return task
@@ -252,9 +270,11 @@ class State:
             self.tick()
             task = self.tasks.get((req["AppId"], req["RoomId"], req["TaskId"]))
             if task is None:
-                raise ActionRefused("InvalidParameter.ErrorActiveTaskNotFound", 404,
-                                    f"no task {req['TaskId']!r} in room {req['RoomId']!r} "
-                                    "in the last 72 hours")  # fmt: skip
+                raise ActionRefused(
+                    "InvalidParameter.ErrorActiveTaskNotFound",
+                    404,
+                    f"no task {req['TaskId']!r} in room {req['RoomId']!r} in the last 72 hours",
+                )
             return task
 
     # -- ending and files -------------------------------------------------------------------
@@ -288,15 +308,22 @@ class State:
         present = {s: p for s in streams if (p := self._presence(task, s)) is not None}
         if not present:
             return []
-        by_stream = {(s["UserId"], s.get("StreamType", 0)): s
-                     for s in (req.get("TargetStreams", {}).get("StreamList") or [])}  # fmt: skip
+        by_stream = {
+            (s["UserId"], s.get("StreamType", 0)): s
+            for s in (req.get("TargetStreams", {}).get("StreamList") or [])
+        }
         if task.mixed:
             canvas = req.get("Layout", {}).get("CustomLayout", {}).get("Canvas", {})
-            width = canvas.get("Width") or encode.get("VideoWidth", 640)
-            height = canvas.get("Height") or encode.get("VideoHeight", 480)
+            if req.get("Layout", {}).get("LayoutMode", 0) == 2:  # R14: the canvas wins
+                width, height = canvas.get("Width", 640), canvas.get("Height", 480)
+            else:
+                width = encode.get("VideoWidth", 640)
+                height = encode.get("VideoHeight", 480)
             start = min(a for a, _ in present.values())
             end = max(b for _, b in present.values())
-            groups = [(None, start, end, width, height, list(present))]
+            groups: list[tuple[Stream | None, int, int, int, int, list[Stream]]] = [
+                (None, start, end, width, height, list(present))
+            ]
         else:
             groups = []
             for s, (a, b) in present.items():
@@ -308,23 +335,33 @@ class State:
             kbps = encode.get("VideoBitrate") or _adaptive_kbps(width, height)
             size = int((kbps + AUDIO_KBPS) * 1000 / 8 * duration_ms / 1000)
             name = expand_file_name(
-                pattern, task_id=task.task_id, room_id=task.room_id,
-                user_id=stream[0] if stream else "", stream_type=stream[1] if stream else 0,
-                start_time_ms=start, duration_s=duration_ms // 1000, mixed=stream is None,
-            )  # fmt: skip
-            files.append({
-                "StartTime": start,
-                "Duration": duration_ms,
-                "Size": size,
-                "Vid": "v0" + secrets.token_hex(8),
-                "ObjectKey": name + ".mp4",
-                "StreamList": [dict(by_stream.get(m) or {"UserId": m[0], "StreamType": m[1]})
-                               for m in members],
-                "VideoCodec": video_codec,
-                "AudioCodec": "aac",
-                "VideoWidth": width,
-                "VideoHeight": height,
-            })  # fmt: skip
+                pattern,
+                task_id=task.task_id,
+                room_id=task.room_id,
+                user_id=stream[0] if stream else "",
+                stream_type=stream[1] if stream else 0,
+                # {StartTime} is the task's start (fact sheet 4.11), not the file's
+                start_time_ms=task.start_time,
+                duration_s=duration_ms // 1000,
+                mixed=stream is None,
+            )
+            files.append(
+                {
+                    "StartTime": start,
+                    "Duration": duration_ms,
+                    "Size": size,
+                    "Vid": "v0" + secrets.token_hex(8),
+                    "ObjectKey": name + ".mp4",
+                    "StreamList": [
+                        dict(by_stream.get(m) or {"UserId": m[0], "StreamType": m[1]})
+                        for m in members
+                    ],
+                    "VideoCodec": video_codec,
+                    "AudioCodec": "aac",
+                    "VideoWidth": width,
+                    "VideoHeight": height,
+                }
+            )
         return files
 
 
