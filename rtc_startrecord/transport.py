@@ -256,8 +256,11 @@ def _within(timeout: urllib3.Timeout, remaining: float) -> urllib3.Timeout:
             return timeout
     else:
         connect, read = timeout.connect_timeout, timeout.read_timeout
-        numbers = isinstance(connect, (int, float)) and isinstance(read, (int, float))
-        if numbers and connect + read <= remaining:
+        if (
+            isinstance(connect, (int, float))
+            and isinstance(read, (int, float))
+            and connect + read <= remaining
+        ):
             return timeout  # the common case: no copy per call
     bounded = timeout.clone()
     bounded.total = remaining
