@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
+from urllib.parse import urlencode
 
 import attrs
 import urllib3
@@ -236,9 +237,7 @@ class RtcClient:
             return query, {}, b""
         try:
             body = dumps(wire)
-        except ValueError as exc:  # NaN or infinity: not JSON
-            from .errors import Problem
-
+        except ValueError as exc:  # not JSON data (a non-string key, an int beyond 64 bits)
             raise RequestInvalid(
                 [Problem(path="$", rule="schema.type", message=str(exc))]
             ) from None
@@ -248,8 +247,6 @@ class RtcClient:
         """Validate, serialize and sign without sending (what --dry-run shows)."""
         op, wire = self._wire(action, request)
         query, headers, body = self._encode(op, wire)
-        from urllib.parse import urlencode
-
         sent = self._sign(op.method, self._transport.host, op.path, query, headers, body)
         return PreparedRequest(
             method=op.method,
