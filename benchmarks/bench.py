@@ -52,17 +52,23 @@ SMALL = json.loads((ROOT / "contract_tests/golden/StartRecord.request.custom_lay
 MAXIMAL = maximal_start_body()
 
 
-def timeit(fn: Callable[[], Any], *, rounds: int, number: int) -> float:
-    """Median seconds per call over `rounds` rounds of `number` calls."""
-    for _ in range(max(number // 10, 1)):
-        fn()
-    samples = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        for _ in range(number):
+def timeit(fns: dict[str, Callable[[], Any]], *, rounds: int, number: int) -> dict[str, float]:
+    """Median seconds per call of each function, over `rounds` rounds of `number` calls.
+
+    The candidates take turns within every round, so that a slow moment of the machine (a VM,
+    two cores) falls on all of them alike: the ratios are what this measures.
+    """
+    for fn in fns.values():
+        for _ in range(max(number // 10, 1)):
             fn()
-        samples.append((time.perf_counter() - t0) / number)
-    return statistics.median(samples)
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            samples[name].append((time.perf_counter() - t0) / number)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 # -- prepare -------------------------------------------------------------------------------
@@ -173,13 +179,20 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, orjson {'yes' if orjson else 'no'}; "
           f"medians of {rounds} rounds x {number} calls", file=sys.stderr)
     for label, body in (("small (documented custom layout)", SMALL), ("maximal (17+17)", MAXIMAL)):
+        print(f"  prepare {label} ...", file=sys.stderr)
         model = rs.from_wire(rs.StartRecordRequest, body)
-        official = timeit(official_prepare(body), rounds=rounds, number=number)
-        floor = timeit(floor_prepare(body), rounds=rounds, number=number)
-        for kind, value in (("dict", body), ("model", model)):
-            print(f"  prepare {label} [{kind}] ...", file=sys.stderr)
-            ours = timeit(ours_prepare(client, value), rounds=rounds, number=number)
-            rows.append((label, kind, ours, official, floor))
+        t = timeit(
+            {
+                "dict": ours_prepare(client, body),
+                "model": ours_prepare(client, model),
+                "official": official_prepare(body),
+                "floor": floor_prepare(body),
+            },
+            rounds=rounds,
+            number=number,
+        )
+        for kind in ("dict", "model"):
+            rows.append((label, kind, t[kind], t["official"], t["floor"]))
 
     print("\n## prepare (validate + serialize + sign), microseconds per call\n")
     print("| body | input | ours | official SDK | floor | ours / official | ours / floor |")

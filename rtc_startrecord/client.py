@@ -195,7 +195,9 @@ class RtcClient:
 
     def _wire(self, action: str, request: object) -> tuple[spec.Operation, dict[str, Any]]:
         op = spec.operation(action, self.version)
-        if attrs.has(type(request)):
+        if type(request) is dict:  # the common case first: a wire dict goes straight on
+            wire: dict[str, Any] = request
+        elif attrs.has(type(request)):
             if not isinstance(request, op.request_model):
                 raise TypeError(
                     f"{action} takes a {op.request} or a wire dict, not a {type(request).__name__}"
@@ -213,7 +215,7 @@ class RtcClient:
                     ]
                 ) from None
         elif isinstance(request, Mapping):
-            wire = request if isinstance(request, dict) else dict(request)
+            wire = dict(request)
         else:
             raise TypeError(
                 f"{action} takes a {op.request} or a wire dict, not {type(request).__name__}"
