@@ -134,7 +134,16 @@ def bundle_version(files: list[str], base_dir: Path) -> dict[str, Any]:
             "request_in": "body" if body else "query",
             "query": query,
             "response": ok["schema"]["$ref"].rsplit("/", 1)[1],
-            "request_examples": {k: v["value"] for k, v in body.get("examples", {}).items()},
+            "request_examples": (
+                {k: v["value"] for k, v in body.get("examples", {}).items()}
+                if body
+                else {
+                    f"query_{i}": example
+                    for i, example in enumerate(
+                        components["schemas"][f"{action}Request"].get("examples", []), 1
+                    )
+                }
+            ),
             "response_examples": {k: v["value"] for k, v in ok.get("examples", {}).items()},
         }
     bundle["operations"] = dict(sorted(operations.items()))

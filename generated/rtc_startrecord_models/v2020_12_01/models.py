@@ -233,7 +233,10 @@ class StopRecordRequest:
 
 @define(frozen=True, kw_only=True)
 class GetRecordTaskRequest:
-    """The query parameters of GetRecordTask, as an object."""
+    """
+    The query parameters of GetRecordTask, as an object. Its `examples` are the operation's named
+    request examples (a GET has no request body to carry them).
+    """
     app_id: Id = field(metadata={"wire": "AppId"})
     """The application of the task."""
     room_id: Id = field(metadata={"wire": "RoomId"})
