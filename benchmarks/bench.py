@@ -8,8 +8,8 @@ none):
   regions, full Encode and Control), for dict and model input; the official path is
   `json.dumps` + `SignerV4.sign` (no validation); the floor is the fastest JSON encoding plus the
   HMAC-SHA256 key chain and the two SHA-256 hashes, validating nothing;
-- end to end: calls per second over keep-alive against one local server that answers the
-  success envelope, our RtcClient vs the official SDK's RtcService;
+- end to end: calls per second over keep-alive against one local server (its own process,
+  answering the success envelope), our RtcClient vs the official SDK's RtcService;
 - import time and peak memory (tracemalloc) of importing each package, in fresh interpreters.
 Prints medians and ratios.
 """
@@ -17,6 +17,7 @@ Prints medians and ratios.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import hmac
 import json
@@ -24,7 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,6 @@ sys.path.insert(0, str(ROOT))
 
 import rtc_startrecord as rs  # noqa: E402
 from contract_tests.support import maximal_start_body  # noqa: E402
-from rtc_startrecord.simulator.server import WSGIServer  # noqa: E402
 
 try:
     import orjson
@@ -120,13 +120,17 @@ def floor_prepare(body: dict[str, Any]) -> Callable[[], Any]:
 # -- end to end ----------------------------------------------------------------------------
 
 
-def ok_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    environ["wsgi.input"].read(length)
-    body = (b'{"Result":"ok","ResponseMetadata":{"RequestId":"bench","Action":"StartRecord",'
-            b'"Version":"2020-12-01","Service":"rtc","Region":"cn-north-1"}}')
-    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-    return [body]
+@contextlib.contextmanager
+def ok_server() -> Iterator[int]:
+    """The local server both clients call: a separate process, answering the success envelope."""
+    proc = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "ok_server.py")],
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        yield int(proc.stdout.readline())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def official_service(port: int) -> Any:
@@ -202,9 +206,9 @@ def main() -> None:
               f"| {ours / official:.2f}x | {ours / floor:.2f}x |")
 
     print("  end to end ...", file=sys.stderr)
-    with WSGIServer(ok_app) as server:
-        ours_client = rs.RtcClient(rs.Credentials(AK, SK), endpoint=server.url, qps=None)
-        svc = official_service(server.port)
+    with ok_server() as port:
+        ours_client = rs.RtcClient(rs.Credentials(AK, SK), endpoint=f"http://127.0.0.1:{port}", qps=None)
+        svc = official_service(port)
         e2e = []
         for label, body in (("small", SMALL), ("maximal", MAXIMAL)):
             model = rs.from_wire(rs.StartRecordRequest, body)
