@@ -120,7 +120,8 @@ class Transport:
         )
         # Without a proxy, one endpoint means one connection pool: call it directly and skip the
         # manager's per-request URL parsing and pool-key lookup (a third of the client's time).
-        self._direct = None if proxy else self._pool.connection_from_url(self.endpoint)
+        self._use_direct = proxy is None
+        self._direct: urllib3.HTTPConnectionPool | None = None
         self.limiter = RateLimiter(qps) if qps else None
         self._rng = rng or random.Random()
         self._sleep = sleep
@@ -128,8 +129,7 @@ class Transport:
     def close(self) -> None:
         """Close every pooled connection; a later call opens new ones."""
         self._pool.clear()
-        if self._direct is not None:
-            self._direct = self._pool.connection_from_url(self.endpoint)
+        self._direct = None
 
     def exchange(
         self,
@@ -158,8 +158,11 @@ class Transport:
             t0 = time.monotonic()
             try:
                 attempt_timeout = _within(timeout or self.timeout, deadline - t0)
-                if self._direct is not None:
-                    resp = self._direct.urlopen(
+                direct = self._direct
+                if direct is None and self._use_direct:
+                    direct = self._direct = self._pool.connection_from_url(self.endpoint)
+                if direct is not None:
+                    resp = direct.urlopen(
                         method,
                         target,
                         body=body or None,

@@ -768,6 +768,7 @@ def test_invalid_request_is_rejected_before_any_socket(
 
     monkeypatch.setattr(urllib3.PoolManager, "request", forbidden)
     monkeypatch.setattr(urllib3.PoolManager, "urlopen", forbidden)
+    monkeypatch.setattr(urllib3.HTTPConnectionPool, "urlopen", forbidden)
     body = {
         "AppId": "app1", "RoomId": "room1", "TaskId": "task1",
         "RecordMode": 1,
