@@ -293,6 +293,10 @@ def render(version: str) -> dict[str, str]:
     }
 
 
+def names_of(files: dict[str, str], module: str) -> tuple[str, ...]:
+    return tuple(sorted(re.findall(r"^class (\w+)", files[f"{module}/models.py"], flags=re.M)))
+
+
 def render_all() -> dict[str, str]:
     files: dict[str, str] = {}
     for version in VERSIONS:
@@ -303,6 +307,10 @@ def render_all() -> dict[str, str]:
         + '"""\n\n'
         + f"VERSIONS = {{{', '.join(f'{v!r}: {VERSIONS[v][0]!r}' for v in VERSIONS)}}}\n"
         + f"DEFAULT_VERSION = {DEFAULT_VERSION!r}\n"
+        + "# The public names of each version's module, so importers can load them lazily.\n"
+        + "NAMES = {\n"
+        + "".join(f"    {v!r}: {names_of(files, VERSIONS[v][0])!r},\n" for v in VERSIONS)
+        + "}\n"
     )
     files["py.typed"] = ""
     return files

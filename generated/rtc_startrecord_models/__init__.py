@@ -4,3 +4,7 @@
 
 VERSIONS = {'2020-12-01': 'v2020_12_01'}
 DEFAULT_VERSION = '2020-12-01'
+# The public names of each version's module, so importers can load them lazily.
+NAMES = {
+    '2020-12-01': ('AlternateImageFillMode', 'AudienceSpatialOrientation', 'AudioChannels', 'AudioCodec', 'AudioProfile', 'AudioSampleRate', 'Canvas', 'Control', 'ControlMediaType', 'CustomLayout', 'Encode', 'ErrorInfo', 'ErrorResponse', 'FrameInterpolationMode', 'GetRecordTaskRequest', 'GetRecordTaskResponse', 'GetRecordTaskResult', 'Layout', 'LayoutMode', 'MediaType', 'PushStreamMode', 'RecordFile', 'RecordMode', 'RecordTask', 'RecordTaskStatus', 'Region', 'RenderMode', 'ResponseMetadata', 'SourceCrop', 'SpatialConfig', 'StartRecordRequest', 'StartRecordResponse', 'StopRecordRequest', 'StopRecordResponse', 'Stream', 'StreamType', 'Streams', 'UpdateRecordRequest', 'UpdateRecordResponse', 'VideoCodec', 'Vod'),
+}
