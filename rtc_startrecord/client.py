@@ -10,7 +10,6 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
-from urllib.parse import urlencode
 
 import attrs
 import urllib3
@@ -33,7 +32,7 @@ from .models import (
     StopRecordResponse,
     UpdateRecordResponse,
 )
-from .transport import Exchange, RetryPolicy, Transport
+from .transport import Exchange, RetryPolicy, Transport, encode_query
 from .validation import has_errors, validate_wire
 from .wire import dumps, from_wire, to_wire
 
@@ -252,7 +251,7 @@ class RtcClient:
         sent = self._sign(op.method, self._transport.host, op.path, query, headers, body)
         return PreparedRequest(
             method=op.method,
-            url=f"{self.endpoint}{op.path}?{urlencode(query)}",
+            url=f"{self.endpoint}{op.path}?{encode_query(tuple(query))}",
             headers=sent,
             body=body,
         )

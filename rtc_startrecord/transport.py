@@ -7,6 +7,7 @@ knows bytes, headers and the envelope's error code, never the models.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
@@ -66,6 +67,13 @@ class Exchange:
     def request_id(self) -> str | None:
         rid = self.envelope.get("ResponseMetadata", {}).get("RequestId")
         return rid if isinstance(rid, str) else None
+
+
+@functools.lru_cache(maxsize=256)
+def encode_query(query: tuple[tuple[str, str], ...]) -> str:
+    """The query string sent (form encoding, as the official SDK sends it); memoized, since
+    most calls send the same Action and Version."""
+    return urlencode(query)
 
 
 def parse_envelope(body: bytes) -> dict[str, Any] | None:
@@ -145,7 +153,7 @@ class Transport:
         action: str = "",
     ) -> Exchange:
         """Send with retries; return the final enveloped answer or raise TransportError."""
-        target = f"{path}?{urlencode(list(query))}"
+        target = f"{path}?{encode_query(tuple(query))}"
         url = f"{self.endpoint}{target}"
         started = time.monotonic()
         deadline = started + policy.total_timeout
