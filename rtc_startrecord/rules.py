@@ -210,28 +210,54 @@ def _custom_layout(
     streams_known: bool,
 ) -> Iterator[Problem]:
     custom = layout.get("CustomLayout")
-    if not isinstance(custom, dict) or not isinstance(custom.get("Regions"), list):
+    if type(custom) is not dict or type(custom.get("Regions")) is not list:
         yield _err(
             "$.Layout.CustomLayout",
             "R11",
             "LayoutMode 2 (custom) needs CustomLayout.Regions, one per target stream",
         )
         return
-    regions = [(k, r) for k, r in enumerate(custom["Regions"]) if type(r) is dict]
-    by_index: dict[int, list[int]] = {}
-    for k, r in regions:
+    # One pass over the regions: where each StreamIndex first appears, duplicates, R16, R27.
+    first: dict[int, int] = {}
+    later: list[tuple[int, int]] = []
+    limit = 1 + EPSILON
+    for k, r in enumerate(custom["Regions"]):
+        if type(r) is not dict:
+            continue
         si = r.get("StreamIndex")
         if type(si) is not int:
             si = _int(si)
-            if si is None:
-                continue
-        if si in by_index:
-            by_index[si].append(k)
-        else:
-            by_index[si] = [k]
+        if si is not None:
+            if si in first:
+                later.append((k, si))
+            else:
+                first[si] = k
+        x, w = r.get("LocationX", 0), r.get("WidthProportion", 0)
+        y, h = r.get("LocationY", 0), r.get("HeightProportion", 0)
+        if not (type(x) in _NUMBER and type(w) in _NUMBER and type(y) in _NUMBER
+                and type(h) in _NUMBER):  # fmt: skip
+            x, w, y, h = _num(x, 0.0), _num(w, 0.0), _num(y, 0.0), _num(h, 0.0)
+        if x + w > limit:
+            yield _err(
+                f"$.Layout.CustomLayout.Regions[{k}]",
+                "R16",
+                f"LocationX + WidthProportion = {x + w:g} passes the canvas' right edge",
+            )
+        if y + h > limit:
+            yield _err(
+                f"$.Layout.CustomLayout.Regions[{k}]",
+                "R16",
+                f"LocationY + HeightProportion = {y + h:g} passes the canvas' bottom edge",
+            )
+        if "CornerRadius" in r:
+            yield _warn(
+                f"$.Layout.CustomLayout.Regions[{k}].CornerRadius",
+                "R27",
+                "push-to-CDN only; recording ignores it",
+            )
     if not streams_known:
-        by_index = {}  # an update keeping the task's streams: only the service can match them
-    elif not targets and regions:
+        return  # an update keeping the task's streams: only the service can match them
+    if not targets and (first or later):
         yield _err(
             "$.TargetStreams",
             "R11",
@@ -251,52 +277,25 @@ def _custom_layout(
                 )
             continue
         indexes.add(index)
-        if index not in by_index:
+        if index not in first:
             yield _err(
                 f"$.TargetStreams.StreamList[{i}].Index",
                 "R11",
                 f"no region has StreamIndex {index}",
             )
-    for index, ks in by_index.items():
-        if targets and index not in indexes:
+    if targets:
+        for index in sorted(first.keys() - indexes):
             yield _err(
-                f"$.Layout.CustomLayout.Regions[{ks[0]}].StreamIndex",
+                f"$.Layout.CustomLayout.Regions[{first[index]}].StreamIndex",
                 "R11",
                 f"no target stream has Index {index}",
             )
-        for k in ks[1:]:
-            yield _err(
-                f"$.Layout.CustomLayout.Regions[{k}].StreamIndex",
-                "R11",
-                f"StreamIndex {index} already has Regions[{ks[0]}]",
-            )
-    limit = 1 + EPSILON
-    for k, r in regions:
-        x, w = r.get("LocationX", 0), r.get("WidthProportion", 0)
-        y, h = r.get("LocationY", 0), r.get("HeightProportion", 0)
-        if not (type(x) in _NUMBER and type(w) in _NUMBER and type(y) in _NUMBER
-                and type(h) in _NUMBER):  # fmt: skip
-            x, w, y, h = _num(x, 0.0), _num(w, 0.0), _num(y, 0.0), _num(h, 0.0)
-        if x + w <= limit and y + h <= limit and "CornerRadius" not in r:
-            continue
-        if x + w > limit:
-            yield _err(
-                f"$.Layout.CustomLayout.Regions[{k}]",
-                "R16",
-                f"LocationX + WidthProportion = {x + w:g} passes the canvas' right edge",
-            )
-        if y + h > 1 + EPSILON:
-            yield _err(
-                f"$.Layout.CustomLayout.Regions[{k}]",
-                "R16",
-                f"LocationY + HeightProportion = {y + h:g} passes the canvas' bottom edge",
-            )
-        if "CornerRadius" in r:
-            yield _warn(
-                f"$.Layout.CustomLayout.Regions[{k}].CornerRadius",
-                "R27",
-                "push-to-CDN only; recording ignores it",
-            )
+    for k, index in later:
+        yield _err(
+            f"$.Layout.CustomLayout.Regions[{k}].StreamIndex",
+            "R11",
+            f"StreamIndex {index} already has Regions[{first[index]}]",
+        )
 
 
 def encode_audio(body: dict[str, Any]) -> Iterator[Problem]:
