@@ -25,7 +25,7 @@ import configparser
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -126,41 +126,28 @@ class Credentials:
         if home is None:
             home_env = env.get("HOME")
             home = Path(home_env) if home_env else Path.home()
+        # The chain, in order (decisions.md): each step returns Credentials or what it saw.
+        chain: list[Callable[[], Credentials | str]] = [
+            lambda: _from_env_pair(
+                env, "VOLC_ACCESSKEY", "VOLC_SECRETKEY", "VOLC_SESSION_TOKEN", "env:VOLC_ACCESSKEY"
+            ),
+            lambda: _from_volc_credentials(home / ".volc" / "credentials"),
+            lambda: _from_volc_config(home / ".volc" / "config"),
+            lambda: _from_env_pair(
+                env,
+                "VOLCENGINE_ACCESS_KEY",
+                "VOLCENGINE_SECRET_KEY",
+                "VOLCENGINE_SESSION_TOKEN",
+                "env:VOLCENGINE_ACCESS_KEY",
+            ),
+            lambda: _from_volcengine_config(home / ".volcengine" / "config.json"),
+        ]
         looked: list[str] = []
-
-        found = _from_env_pair(
-            env, "VOLC_ACCESSKEY", "VOLC_SECRETKEY", "VOLC_SESSION_TOKEN", "env:VOLC_ACCESSKEY"
-        )
-        if isinstance(found, Credentials):
-            return _won(found)
-        looked.append(found)
-
-        found = _from_volc_credentials(home / ".volc" / "credentials")
-        if isinstance(found, Credentials):
-            return _won(found)
-        looked.append(found)
-
-        found = _from_volc_config(home / ".volc" / "config")
-        if isinstance(found, Credentials):
-            return _won(found)
-        looked.append(found)
-
-        found = _from_env_pair(
-            env,
-            "VOLCENGINE_ACCESS_KEY",
-            "VOLCENGINE_SECRET_KEY",
-            "VOLCENGINE_SESSION_TOKEN",
-            "env:VOLCENGINE_ACCESS_KEY",
-        )
-        if isinstance(found, Credentials):
-            return _won(found)
-        looked.append(found)
-
-        found = _from_volcengine_config(home / ".volcengine" / "config.json")
-        if isinstance(found, Credentials):
-            return _won(found)
-        looked.append(found)
-
+        for step in chain:
+            found = step()
+            if isinstance(found, Credentials):
+                return _won(found)
+            looked.append(found)
         raise CredentialsNotFound(looked)
 
 
