@@ -11,6 +11,7 @@ for code that needs only part of the package; type checkers see ordinary imports
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 from rtc_startrecord_models import DEFAULT_VERSION, NAMES
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
     from .wire import from_wire, to_wire
 
 __version__ = "0.1.0"
+
+# A library logs; the application decides where it goes (nothing is printed unless it does).
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _HOME = {
     "DEFAULT_ENDPOINT": ".client",
