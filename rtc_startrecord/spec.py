@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -97,3 +98,40 @@ def action_of_model(cls: type[Any]) -> tuple[str, str]:
             if op.request_model is cls:
                 return op.action, version
     raise TypeError(f"{cls.__name__} is not the request model of any action")
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            yield ref.rsplit("/", 1)[1]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def _reachable(schemas: dict[str, Any], roots: set[str]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in schemas:
+            continue
+        seen.add(name)
+        todo.extend(_refs(schemas[name]))
+    return seen
+
+
+@cache
+def response_only_models() -> frozenset[str]:
+    """Models found only inside answers (every version): the wire format tolerates unknown
+    keys and enum values in them. A model on both sides (Stream) stays strict."""
+    names: set[str] = set()
+    for version in VERSIONS:
+        schemas = bundle(version)["components"]["schemas"]
+        ops = operations(version).values()
+        answers = _reachable(schemas, {op.response for op in ops} | {"ErrorResponse"})
+        names |= answers - _reachable(schemas, {op.request for op in ops})
+    return frozenset(names)

@@ -23,6 +23,7 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from .errors import Problem, WireFormatError
+from .spec import response_only_models
 
 T = TypeVar("T")
 
@@ -183,11 +184,7 @@ RESPONSES = _make_converter(forbid_extra=False)
 
 
 def _is_response(cls: type[Any]) -> bool:
-    return cls.__name__.endswith(("Response", "Result")) or cls.__name__ in _RESPONSE_PARTS
-
-
-# Models that only ever appear inside responses; Stream appears on both sides and is strict.
-_RESPONSE_PARTS = frozenset({"ResponseMetadata", "ErrorInfo", "RecordTask", "RecordFile"})
+    return cls.__name__ in response_only_models()
 
 
 def from_wire(cls: type[T], data: object) -> T:
