@@ -101,17 +101,17 @@ def unsigned(case: Any) -> bool:
     return bool(case.meta.generation.mode.is_negative and "Authorization" not in (case.headers or {}))
 
 
-def call_wsgi(case: Any, app: SimulatorApp) -> Any:
+def call_wsgi(case: Any) -> Any:
     """In-process: sign the query and body exactly as the WSGI transport will build them."""
     if unsigned(case):
-        return case.call_and_validate(app=app, checks=CHECKS)
+        return case.call_and_validate(additional_checks=CHECKS)
     data = WSGI_TRANSPORT.serialize_case(case)
     body = support.body_bytes(None if case.body is NOT_SET else case.body)
     environ = EnvironBuilder(path=data["path"], query_string=data["query_string"]).get_environ()
     headers = {"Content-Type": "application/json"} if case.body is not NOT_SET else {}
     signed = support.sign(case.method, "localhost", "/", environ["QUERY_STRING"], headers, body)
     extra: dict[str, Any] = {"data": body} if case.body is not NOT_SET else {}
-    return case.call_and_validate(app=app, headers=signed, checks=CHECKS, **extra)
+    return case.call_and_validate(headers=signed, additional_checks=CHECKS, **extra)
 
 
 @pytest.fixture(scope="module")
@@ -120,22 +120,39 @@ def simulator() -> Iterator[Simulator]:
         yield sim
 
 
-def _make_tests(action: str) -> tuple[Any, Any]:
-    schema = schemathesis.openapi.from_dict(DOCUMENTS[action])
+class Router:
+    """The in-process WSGI app schemathesis calls: a fresh simulator for every case.
 
-    @schema.parametrize()
+    Set on the schema (not passed per call) so that the checks' own probes (a request without
+    or with invalid credentials, say) reach the same in-process app.
+    """
+
+    def __init__(self) -> None:
+        self.current = _new_app()
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        return self.current(environ, start_response)
+
+
+def _make_tests(action: str) -> tuple[Any, Any]:
+    in_process = schemathesis.openapi.from_dict(DOCUMENTS[action])
+    router = Router()
+    in_process.app = router
+    over_http = schemathesis.openapi.from_dict(DOCUMENTS[action])
+
+    @in_process.parametrize()
     @SETTINGS
     def test_in_process(case: Any) -> None:
-        app = _new_app()
-        prepare(case, app.state)
-        call_wsgi(case, app)
+        router.current = _new_app()
+        prepare(case, router.current.state)
+        call_wsgi(case)
 
-    @schema.parametrize()
+    @over_http.parametrize()
     @SETTINGS
     def test_over_http(case: Any, simulator: Simulator) -> None:
         prepare(case, simulator.state)
         auth = None if unsigned(case) else V4Auth()
-        case.call_and_validate(base_url=simulator.url, auth=auth, checks=CHECKS)
+        case.call_and_validate(base_url=simulator.url, auth=auth, additional_checks=CHECKS)
 
     return test_in_process, test_over_http
 

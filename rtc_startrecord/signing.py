@@ -413,9 +413,12 @@ def _fail(check: str, code: str, message: str) -> SignatureError:
 def _parse_authorization(auth: str) -> tuple[str, str, str, str, list[str], str]:
     """-> (access key id, scope date, region, service, signed header names, signature)."""
     if not auth.startswith(_AUTH_PREFIX):
+        # Another scheme (Bearer, AWS4-HMAC-SHA256, junk) carries no V4 token at all: 401, as for
+        # a missing header (signing-v4.md section 6 allows either code); a malformed HMAC-SHA256
+        # header is InvalidAuthorization (400) below.
         raise _fail(
             "authorization.algorithm",
-            "InvalidAuthorization",
+            "MissingAuthenticationToken",
             f"Authorization must start with '{_AUTH_PREFIX}'.",
         )
     fields: dict[str, str] = {}

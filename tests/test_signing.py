@@ -387,10 +387,23 @@ def test_missing_authorization() -> None:
     _expect("authorization.missing", "MissingAuthenticationToken", 100003, 401, headers)
 
 
+@pytest.mark.parametrize("auth", ["AWS4-HMAC-SHA256 Credential=x", "Bearer abc", "junk"])
+def test_another_scheme_is_no_authentication_token(auth: str) -> None:
+    headers = _signed_request()
+    headers["Authorization"] = auth
+    with pytest.raises(SignatureError) as info:
+        _verify(headers)
+    assert (info.value.check, info.value.code, info.value.code_n, info.value.http_status) == (
+        "authorization.algorithm",
+        "MissingAuthenticationToken",
+        100003,
+        401,
+    )
+
+
 @pytest.mark.parametrize(
     "auth",
     [
-        "AWS4-HMAC-SHA256 Credential=x",
         "HMAC-SHA256 garbage",
         "HMAC-SHA256 Credential=a/b, SignedHeaders=host",
         "HMAC-SHA256 Credential=a, Credential=b, Signature=c",

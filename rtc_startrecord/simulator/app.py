@@ -162,27 +162,24 @@ class SimulatorApp:
 
     def _handle(self, environ: WSGIEnvironment, query: dict[str, str]) -> Any:
         method = environ.get("REQUEST_METHOD", "")
-        if method not in ("GET", "POST"):
+        ops = spec.operations(self.version) if query.get("Version") == self.version else {}
+        op = ops.get(query.get("Action", ""))
+        # Every action lives at `/`: the methods allowed are the named action's, else GET and POST.
+        if method not in ("GET", "POST") or (op is not None and method != op.method):
+            allow = op.method if op is not None else "GET, POST"
+            what = f"{op.action} takes {op.method}" if op is not None else "only GET and POST"
             raise _gateway(
                 "MethodNotAllowed",
-                f"method {method} is not allowed",
-                headers=[("Allow", "GET, POST")],
+                f"method {method} is not allowed: {what}",
+                headers=[("Allow", allow)],
             )
         for name in ("Action", "Version"):
             if not query.get(name):
                 raise _gateway("MissingParameter", f"the query parameter {name} is missing")
-        ops = spec.operations(self.version) if query["Version"] == self.version else {}
-        op = ops.get(query["Action"])
         if op is None:
             raise _gateway(
                 "InvalidActionOrVersion",
                 f"Action {query['Action']!r} with Version {query['Version']!r} does not exist",
-            )
-        if method != op.method:
-            raise _gateway(
-                "MethodNotAllowed",
-                f"{op.action} takes {op.method}, not {method}",
-                headers=[("Allow", op.method)],
             )
         body = self._read_body(environ)
         access_key = self._verify(environ, body)
