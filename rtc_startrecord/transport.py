@@ -139,6 +139,30 @@ class Transport:
         self._pool.clear()
         self._direct = None
 
+    def _send(
+        self,
+        method: str,
+        target: str,
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        timeout: urllib3.Timeout,
+    ) -> urllib3.BaseHTTPResponse:
+        """One HTTP exchange, no retries: straight to the endpoint's pool, or through the proxy."""
+        kwargs: dict[str, Any] = {
+            "body": body or None,
+            "headers": headers,
+            "timeout": timeout,
+            "retries": False,
+            "redirect": False,
+            "preload_content": True,
+        }
+        if not self._use_direct:
+            return self._pool.request(method, url, **kwargs)
+        if self._direct is None:
+            self._direct = self._pool.connection_from_url(self.endpoint)
+        return self._direct.urlopen(method, target, assert_same_host=False, **kwargs)
+
     def exchange(
         self,
         method: str,
@@ -165,33 +189,9 @@ class Transport:
             sent = signer(method, self.host, path, query, headers, body)
             t0 = time.monotonic()
             try:
-                attempt_timeout = _within(timeout or self.timeout, deadline - t0)
-                direct = self._direct
-                if direct is None and self._use_direct:
-                    direct = self._direct = self._pool.connection_from_url(self.endpoint)
-                if direct is not None:
-                    resp = direct.urlopen(
-                        method,
-                        target,
-                        body=body or None,
-                        headers=sent,
-                        timeout=attempt_timeout,
-                        retries=False,
-                        redirect=False,
-                        preload_content=True,
-                        assert_same_host=False,
-                    )
-                else:
-                    resp = self._pool.request(
-                        method,
-                        url,
-                        body=body or None,
-                        headers=sent,
-                        timeout=attempt_timeout,
-                        retries=False,
-                        redirect=False,
-                        preload_content=True,
-                    )
+                resp = self._send(
+                    method, target, url, body, sent, _within(timeout or self.timeout, deadline - t0)
+                )
             except (NewConnectionError, ConnectTimeoutError) as exc:
                 last = TransportError(
                     f"cannot connect to {self.endpoint}: {_reason(exc)}",
@@ -220,8 +220,10 @@ class Transport:
                     rid,
                     latency,
                 )
-                if envelope is not None and not _retryable_envelope(status, envelope):
-                    return Exchange(
+                if status >= 500:
+                    ambiguous = True  # the service (or a proxy) failed after taking the request
+                if envelope is not None:
+                    exchange = Exchange(
                         status=status,
                         headers=dict(resp.headers),
                         body=data,
@@ -229,22 +231,13 @@ class Transport:
                         attempts=attempt,
                         ambiguous_before=ambiguous,
                     )
-                if envelope is None and status < 500 and status != 429:
+                    if not _retryable_envelope(status, envelope):
+                        return exchange
+                    last = _Final(exchange)
+                elif status < 500 and status != 429:
                     raise UnexpectedResponse(
                         status, data[:200], attempts=attempt, ambiguous=ambiguous
                     )
-                if status >= 500:
-                    ambiguous = True
-                if envelope is not None:
-                    final = Exchange(
-                        status=status,
-                        headers=dict(resp.headers),
-                        body=data,
-                        envelope=envelope,
-                        attempts=attempt,
-                        ambiguous_before=ambiguous,
-                    )
-                    last = _Final(final)
                 else:
                     last = UnexpectedResponse(
                         status, data[:200], attempts=attempt, ambiguous=ambiguous
