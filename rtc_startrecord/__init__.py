@@ -1,8 +1,11 @@
-"""Typed, validated, signed client for Volcengine RTC cloud recording (API version 2020-12-01).
+"""Typed, validated, signed client for Volcengine RTC cloud recording, every API version.
 
     import rtc_startrecord as rs
-    with rs.RtcClient() as client:
-        client.start_record({"AppId": ..., "RoomId": ..., "TaskId": ...})
+    with rs.RtcClient(version="2023-11-01") as client:
+        client.start_record({"AppId": ..., "RoomId": ..., "TaskId": ..., "StorageConfig": ...})
+
+`rs.API_VERSIONS` lists the versions; each has a module (`rtc_startrecord.v2023_11_01`) with its
+models and a client typed for it. The top-level models are the default version's (2020-12-01).
 
 Names load on first use (PEP 562), so `import rtc_startrecord` and the pytest plugin stay cheap
 for code that needs only part of the package; type checkers see ordinary imports.
@@ -14,13 +17,12 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from rtc_startrecord_models import DEFAULT_VERSION, NAMES
+from rtc_startrecord_models import DEFAULT_VERSION, NAMES, VERSIONS
 
 if TYPE_CHECKING:
-    from rtc_startrecord_models import v2020_12_01
-
-    from . import signing
-    from .client import DEFAULT_ENDPOINT, PreparedRequest, RtcClient
+    from . import signing as signing
+    from ._versions import *  # noqa: F403  (the version modules, generated)
+    from .client import DEFAULT_ENDPOINT, BaseRtcClient, PreparedRequest
     from .credentials import Credentials, CredentialsNotFound
     from .errors import (
         Problem,
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
     )
     from .filenames import expand_file_name
     from .models import *  # noqa: F403
+    from .spec import API_VERSIONS
+    from .v2020_12_01 import RtcClient
     from .validation import validate
     from .wire import from_wire, to_wire
 
@@ -46,9 +50,11 @@ __version__ = "0.1.0"
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _HOME = {
+    "API_VERSIONS": ".spec",
+    "BaseRtcClient": ".client",
     "DEFAULT_ENDPOINT": ".client",
     "PreparedRequest": ".client",
-    "RtcClient": ".client",
+    "RtcClient": "." + VERSIONS[DEFAULT_VERSION],
     "Credentials": ".credentials",
     "CredentialsNotFound": ".credentials",
     "Problem": ".errors",
@@ -67,7 +73,8 @@ _HOME = {
     "from_wire": ".wire",
     "to_wire": ".wire",
 } | dict.fromkeys(NAMES[DEFAULT_VERSION], ".models")
-_MODULES = {"signing": ".signing", "v2020_12_01": "rtc_startrecord_models.v2020_12_01"}
+# The version modules (rtc_startrecord/<module>.py, generated from spec/versions.yaml).
+_MODULES = {"signing": ".signing"} | {module: "." + module for module in VERSIONS.values()}
 
 __all__ = sorted([*_HOME, *_MODULES])
 

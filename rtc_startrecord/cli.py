@@ -34,9 +34,9 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
-    from .client import RtcClient
     from .errors import Problem, RtcApiError
     from .simulator import Simulator
+    from .v2020_12_01 import RtcClient
 
 __all__ = ["main"]
 
@@ -285,7 +285,7 @@ def _credentials() -> Any:
 
 
 def _client(args: argparse.Namespace, credentials: Any, endpoint: str) -> RtcClient:
-    from .client import RtcClient
+    from .v2020_12_01 import RtcClient
 
     try:
         return RtcClient(credentials, endpoint=endpoint, region=args.region, qps=None)

@@ -1,7 +1,11 @@
-"""`RtcClient`: validate -> serialize -> sign -> send -> parse, the same path for every action.
+"""`BaseRtcClient`: validate -> serialize -> sign -> send -> parse, the same path for every action
+and every API version.
 
-What differs per action is data read from the spec (method, where the request goes, the models)
-plus one table of retry-safety conversions; there is no branch per action.
+What differs per action and version is data read from the spec (method, where the request goes,
+the models) plus one table of retry-safety conversions; there is no branch per action. The typed
+face of this class is generated per version (`rtc_startrecord/<module>.py`, from
+spec/versions.yaml): `rs.RtcClient` is the default version's, and `rs.RtcClient(version=V)`
+builds the client class of V, a subclass whose methods carry V's models.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any, Self, TypedDict
 
 import attrs
 import urllib3
@@ -24,13 +28,6 @@ from .errors import (
     TaskEndedEarly,
     TaskMayAlreadyExist,
     WaitTimeout,
-)
-from .models import (
-    GetRecordTaskResponse,
-    RecordTask,
-    StartRecordResponse,
-    StopRecordResponse,
-    UpdateRecordResponse,
 )
 from .transport import Exchange, RetryPolicy, Transport, encode_query
 from .validation import has_errors, validate_wire
@@ -70,13 +67,44 @@ class PreparedRequest:
         }
 
 
-class RtcClient:
-    """A client of the RTC recording API.
+class ClientOptions(TypedDict, total=False):
+    """The keyword options of the client's constructor besides `version` (for typed overloads)."""
+
+    endpoint: str
+    region: str | None
+    timeout: float | urllib3.Timeout
+    max_attempts: int
+    total_timeout: float
+    qps: float | None
+    proxy: str | None
+    pool_maxsize: int
+    backoff_base: float
+    backoff_cap: float
+
+
+class BaseRtcClient:
+    """A client of the RTC recording API, for one API version.
 
     `credentials` default to `Credentials.from_env()`; `region` to VOLC_REGION or cn-north-1.
     `timeout` is seconds (or a urllib3.Timeout) per attempt; `max_attempts` and `total_timeout`
-    bound the retries; `qps` limits this client's calls per second (None turns it off).
+    bound the retries; `qps` limits this client's calls per second (None turns it off);
+    `version` picks the API version (`rs.API_VERSIONS`), by default the class's own.
     """
+
+    API_VERSION: str = spec.DEFAULT_VERSION
+
+    def __new__(cls, *args: Any, version: str | None = None, **kwargs: Any) -> Any:
+        """`RtcClient(version=V)` builds the client class generated for V when that class is a
+        subclass of the one called (so `rs.RtcClient(version=...)` picks any version)."""
+        if version is None or version == cls.API_VERSION:
+            return object.__new__(cls)
+        target = spec.client_class(version)
+        if not issubclass(target, cls):
+            raise ValueError(
+                f"{cls.__module__}.{cls.__name__} speaks API version {cls.API_VERSION}, not "
+                f"{version}; use rtc_startrecord.RtcClient(version={version!r})"
+            )
+        return object.__new__(target)
 
     def __init__(
         self,
@@ -88,7 +116,7 @@ class RtcClient:
         max_attempts: int = 3,
         total_timeout: float = 60.0,
         qps: float | None = 60.0,
-        version: str = spec.DEFAULT_VERSION,
+        version: str | None = None,
         proxy: str | None = None,
         pool_maxsize: int = 10,
         backoff_base: float = 0.5,
@@ -98,7 +126,8 @@ class RtcClient:
             raise ValueError("max_attempts must be at least 1")
         self._credentials = credentials if credentials is not None else Credentials.from_env()
         self.region = resolve_region(region)
-        self.version = version
+        self.version = version or type(self).API_VERSION
+        spec.operations(self.version)  # an unknown version fails here, naming the known ones
         self._transport = Transport(
             endpoint, timeout=timeout, qps=qps, proxy=proxy, pool_maxsize=pool_maxsize
         )
@@ -123,7 +152,8 @@ class RtcClient:
 
     def __repr__(self) -> str:
         return (
-            f"RtcClient(endpoint={self.endpoint!r}, region={self.region!r}, "
+            f"RtcClient(version={self.version!r}, endpoint={self.endpoint!r}, "
+            f"region={self.region!r}, "
             f"access_key_id={self._credentials.access_key_id!r}, "
             f"max_attempts={self._policy.max_attempts})"
         )
@@ -131,7 +161,7 @@ class RtcClient:
     def __reduce__(self) -> Any:
         raise TypeError("RtcClient holds credentials and is not picklable; build one per process")
 
-    def __enter__(self) -> RtcClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -147,9 +177,9 @@ class RtcClient:
         timeout: float | urllib3.Timeout | None = None,
         max_attempts: int | None = None,
         total_timeout: float | None = None,
-    ) -> RtcClient:
+    ) -> Self:
         """A client sharing this one's pool, limiter and credentials, with per-call overrides."""
-        new = object.__new__(RtcClient)
+        new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
         if timeout is not None:
             new._timeout = (
@@ -292,23 +322,23 @@ class RtcClient:
             )
         return from_wire(op.response_model, ex.envelope)
 
-    # -- the actions -----------------------------------------------------------------------
+    # -- the actions (typed per version in the generated subclasses) -----------------------
 
-    def start_record(self, request: object) -> StartRecordResponse:
-        """StartRecord: start a recording task. Returns StartRecordResponse."""
-        return cast(StartRecordResponse, self.call("StartRecord", request))
+    def start_record(self, request: Any) -> Any:
+        """StartRecord: start a recording task."""
+        return self.call("StartRecord", request)
 
-    def stop_record(self, request: object) -> StopRecordResponse:
-        """StopRecord: stop a running task. Returns StopRecordResponse."""
-        return cast(StopRecordResponse, self.call("StopRecord", request))
+    def stop_record(self, request: Any) -> Any:
+        """StopRecord: stop a running task."""
+        return self.call("StopRecord", request)
 
-    def update_record(self, request: object) -> UpdateRecordResponse:
+    def update_record(self, request: Any) -> Any:
         """UpdateRecord: replace a running task's streams and layout."""
-        return cast(UpdateRecordResponse, self.call("UpdateRecord", request))
+        return self.call("UpdateRecord", request)
 
-    def get_record_task(self, request: object) -> GetRecordTaskResponse:
-        """GetRecordTask: a task's state and files. Returns GetRecordTaskResponse."""
-        return cast(GetRecordTaskResponse, self.call("GetRecordTask", request))
+    def get_record_task(self, request: Any) -> Any:
+        """GetRecordTask: a task's state and files."""
+        return self.call("GetRecordTask", request)
 
     def wait_for_task(
         self,
@@ -320,7 +350,29 @@ class RtcClient:
         timeout: float = 60.0,
         interval: float = 0.5,
         max_interval: float = 5.0,
-    ) -> RecordTask:
+    ) -> Any:
+        """Poll GetRecordTask until the task reaches `status`; returns the RecordTask."""
+        return self._wait_for_task(
+            app_id,
+            room_id,
+            task_id,
+            status=status,
+            timeout=timeout,
+            interval=interval,
+            max_interval=max_interval,
+        )
+
+    def _wait_for_task(
+        self,
+        app_id: str,
+        room_id: str,
+        task_id: str,
+        *,
+        status: int,
+        timeout: float = 60.0,
+        interval: float = 0.5,
+        max_interval: float = 5.0,
+    ) -> Any:
         """Poll GetRecordTask with backoff until the task reaches `status`; return the RecordTask.
 
         Raises WaitTimeout when time runs out, TaskEndedEarly when the task ends or fails (Status
@@ -330,14 +382,15 @@ class RtcClient:
         delay = interval
         query = {"AppId": app_id, "RoomId": room_id, "TaskId": task_id}
         while True:
-            result = self.get_record_task(query).result
-            assert result is not None  # a success envelope always carries Result
-            task = result.record_task
-            if task.status == status:
+            result = self.call("GetRecordTask", query).result
+            # RecordTask is optional from 2023-06-01 on: no task yet is a status like any other.
+            task = None if result is None else result.record_task
+            if task is not None and task.status == status:
                 return task
             # Status is optional in the response model: int(None) must not hide the real error.
-            last = "none" if task.status is None else str(int(task.status))
-            if task.status in TERMINAL and task.status != status:
+            now = None if task is None else task.status
+            last = "none" if now is None else str(int(now))
+            if task is not None and now in TERMINAL:
                 reason = task.stop_reason or "no reason"
                 raise TaskEndedEarly(
                     f"task {task_id} ended with Status {last} ({reason}) before reaching {status}"

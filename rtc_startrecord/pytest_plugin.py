@@ -46,9 +46,9 @@ import pytest
 
 if TYPE_CHECKING:
     from .callbacks import Event
-    from .client import RtcClient
     from .simulator import Simulator
     from .simulator.server import WSGIServer
+    from .v2020_12_01 import RtcClient
 
 __all__ = [
     "CallbackReceiver",
@@ -132,7 +132,7 @@ def client_for(sim: Simulator) -> RtcClient:
     """An `RtcClient` for tests against ``sim`` (what ``rtc_client`` gives for ``rtc_simulator``):
     its credentials, URL and region, client limiter off, 2 attempts, short back-off. Close it
     (or use it as a context manager)."""
-    from .client import RtcClient
+    from .v2020_12_01 import RtcClient
 
     return RtcClient(
         sim.credentials,

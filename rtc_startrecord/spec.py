@@ -14,9 +14,48 @@ from importlib import resources
 from typing import Any
 
 import attrs
-from rtc_startrecord_models import DEFAULT_VERSION, VERSIONS
+from rtc_startrecord_models import DEFAULT_VERSION, VERSION_INFO, VERSIONS
 
-__all__ = ["DEFAULT_VERSION", "Operation", "bundle", "model_module", "operation", "operations"]
+__all__ = [
+    "API_VERSIONS",
+    "DEFAULT_VERSION",
+    "Operation",
+    "bundle",
+    "client_class",
+    "model_module",
+    "operation",
+    "operations",
+    "rule_set",
+    "running_duplicate_start",
+]
+
+# Every supported version, oldest first (the table of spec/versions.yaml).
+API_VERSIONS: tuple[str, ...] = tuple(VERSIONS)
+
+
+def check_version(version: str) -> str:
+    """`version` itself when this package speaks it; else a ValueError naming the known ones."""
+    if version not in VERSIONS:
+        known = ", ".join(API_VERSIONS)
+        raise ValueError(f"unknown API version {version!r}; this package speaks {known}")
+    return version
+
+
+def rule_set(version: str) -> str:
+    """The version whose rule set (rtc_startrecord.rules.RULES) checks `version`'s bodies."""
+    return str(VERSION_INFO[check_version(version)]["rules"])
+
+
+def running_duplicate_start(version: str) -> str:
+    """How `version` answers a StartRecord naming a running task: conflict or already_started."""
+    return str(VERSION_INFO[check_version(version)]["running_duplicate_start"])
+
+
+@cache
+def client_class(version: str) -> type[Any]:
+    """The client class generated for `version` (rtc_startrecord.<module>.RtcClient)."""
+    module = importlib.import_module(f"rtc_startrecord.{VERSIONS[check_version(version)]}")
+    return module.RtcClient  # type: ignore[no-any-return]
 
 
 @attrs.frozen
@@ -44,10 +83,7 @@ class Operation:
 @cache
 def bundle(version: str = DEFAULT_VERSION) -> dict[str, Any]:
     """The bundled spec of one version (component schemas, operations, examples)."""
-    module = VERSIONS.get(version)
-    if module is None:
-        known = ", ".join(sorted(VERSIONS))
-        raise ValueError(f"unknown API version {version!r}; this package knows {known}")
+    module = VERSIONS[check_version(version)]
     text = (
         resources.files(f"rtc_startrecord_models.{module}")
         .joinpath("spec.json")
@@ -59,7 +95,7 @@ def bundle(version: str = DEFAULT_VERSION) -> dict[str, Any]:
 
 @cache
 def model_module(version: str = DEFAULT_VERSION) -> Any:
-    return importlib.import_module(f"rtc_startrecord_models.{VERSIONS[version]}")
+    return importlib.import_module(f"rtc_startrecord_models.{VERSIONS[check_version(version)]}")
 
 
 @cache
@@ -90,14 +126,46 @@ def operation(action: str, version: str = DEFAULT_VERSION) -> Operation:
         ) from None
 
 
+_MODULE_VERSIONS = {module: version for version, module in VERSIONS.items()}
+
+
+def version_of_model(cls: type[Any]) -> str | None:
+    """The API version whose generated module defines `cls` (None for any other class)."""
+    parts = getattr(cls, "__module__", "").split(".")
+    if len(parts) >= 2 and parts[0] == "rtc_startrecord_models":
+        return _MODULE_VERSIONS.get(parts[1])
+    return None
+
+
 @cache
 def action_of_model(cls: type[Any]) -> tuple[str, str]:
-    """(action, version) whose request model is `cls`."""
-    for version in VERSIONS:
+    """(action, version) whose request model is `cls`; only that version's spec is read."""
+    version = version_of_model(cls)
+    if version is not None:
         for op in operations(version).values():
             if op.request_model is cls:
                 return op.action, version
     raise TypeError(f"{cls.__name__} is not the request model of any action")
+
+
+@cache
+def secret_keys(version: str) -> frozenset[str]:
+    """Property names the spec marks `writeOnly` (bucket credentials inside bodies)."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in (node.get("properties") or {}).items():
+                if isinstance(value, dict) and value.get("writeOnly") is True:
+                    found.add(key)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(bundle(version)["components"]["schemas"])
+    return frozenset(found)
 
 
 def _refs(node: Any) -> Iterator[str]:
@@ -125,13 +193,10 @@ def _reachable(schemas: dict[str, Any], roots: set[str]) -> set[str]:
 
 
 @cache
-def response_only_models() -> frozenset[str]:
-    """Models found only inside answers (every version): the wire format tolerates unknown
-    keys and enum values in them. A model on both sides (Stream) stays strict."""
-    names: set[str] = set()
-    for version in VERSIONS:
-        schemas = bundle(version)["components"]["schemas"]
-        ops = operations(version).values()
-        answers = _reachable(schemas, {op.response for op in ops} | {"ErrorResponse"})
-        names |= answers - _reachable(schemas, {op.request for op in ops})
-    return frozenset(names)
+def response_only_models(version: str = DEFAULT_VERSION) -> frozenset[str]:
+    """Models of `version` found only inside answers: the wire format tolerates unknown keys and
+    enum values in them. A model on both sides (Stream) stays strict."""
+    schemas = bundle(version)["components"]["schemas"]
+    ops = operations(version).values()
+    answers = _reachable(schemas, {op.response for op in ops} | {"ErrorResponse"})
+    return frozenset(answers - _reachable(schemas, {op.request for op in ops}))

@@ -23,7 +23,7 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from .errors import Problem, WireFormatError
-from .spec import response_only_models
+from .spec import response_only_models, version_of_model
 
 T = TypeVar("T")
 
@@ -83,6 +83,28 @@ def _strict_bool(value: object, _: object) -> bool:
 
 def _is_int_enum(t: Any) -> bool:
     return isinstance(t, type) and issubclass(t, enum.IntEnum)
+
+
+def _is_str_enum(t: Any) -> bool:
+    """A string enum of the spec (FileFormat "MP4"...), generated as a plain Enum of strings."""
+    return isinstance(t, type) and issubclass(t, enum.Enum) and not issubclass(t, enum.IntEnum)
+
+
+def _str_enum_hook(tolerant: bool) -> Callable[[object, Any], Any]:
+    def hook(value: object, t: Any) -> Any:
+        if not isinstance(value, str):
+            raise _WireTypeError(f"expected a string, got {_type_name(value)} {value!r}")
+        try:
+            return t(value)
+        except ValueError:
+            if tolerant:
+                return value  # a newer server's value: keep the string
+            allowed = ", ".join(repr(m.value) for m in t)
+            raise _WireTypeError(
+                f"{value!r} is not one of {allowed} ({t.__name__})", "schema.enum"
+            ) from None
+
+    return hook
 
 
 def _enum_hook(tolerant: bool) -> Callable[[object, Any], Any]:
@@ -149,6 +171,7 @@ def _make_converter(*, forbid_extra: bool) -> cattrs.Converter:
     conv.register_structure_hook(bool, _strict_bool)
     # Class-keyed hooks dispatch on the MRO, so IntEnum (more specific than int) gets its own.
     conv.register_structure_hook(enum.IntEnum, _enum_hook(tolerant=not forbid_extra))
+    conv.register_structure_hook_func(_is_str_enum, _str_enum_hook(tolerant=not forbid_extra))
     conv.register_structure_hook_func(lambda x: x is Any, lambda v, _: v)
     conv.register_structure_hook_factory(_is_list, _strict_list(conv))
 
@@ -174,6 +197,7 @@ def _make_converter(*, forbid_extra: bool) -> cattrs.Converter:
         return make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **renames)
 
     conv.register_unstructure_hook_func(_is_int_enum, int)
+    conv.register_unstructure_hook_func(_is_str_enum, lambda e: e.value)
     conv.register_structure_hook_factory(attrs.has, structure_factory)
     conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)
     return conv
@@ -184,7 +208,8 @@ RESPONSES = _make_converter(forbid_extra=False)
 
 
 def _is_response(cls: type[Any]) -> bool:
-    return cls.__name__ in response_only_models()
+    version = version_of_model(cls)
+    return version is not None and cls.__name__ in response_only_models(version)
 
 
 def from_wire(cls: type[T], data: object) -> T:

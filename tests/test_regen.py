@@ -21,10 +21,12 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of spec/, tools/ and generated/ to regenerate in."""
+    """A copy of what regeneration reads and writes: spec/, tools/, generated/, the package
+    (it writes rtc_startrecord/<module>.py) and pyproject.toml (ruff's settings)."""
     root = tmp_path_factory.mktemp("repo")
-    for name in ("spec", "tools", "generated"):
+    for name in ("spec", "tools", "generated", "rtc_startrecord"):
         shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
     return root
 
 
@@ -60,7 +62,7 @@ def test_check_fails_with_a_diff_on_a_stale_tree(workspace: Path) -> None:
 
 
 def test_a_new_field_in_a_shared_schema_reaches_every_model(workspace: Path) -> None:
-    spec = workspace / "spec/openapi.yaml"
+    spec = workspace / "spec/v2020_12_01/openapi.yaml"
     text = spec.read_text()
     anchor = "        CustomLayout:\n          $ref: \"#/components/schemas/CustomLayout\"\n"
     assert anchor in text
