@@ -22,27 +22,29 @@ from rtc_startrecord_models import DEFAULT_VERSION, NAMES, VERSIONS
 if TYPE_CHECKING:
     from . import signing as signing
     from ._versions import *  # noqa: F403  (the version modules, generated)
-    from .client import DEFAULT_ENDPOINT, BaseRtcClient, PreparedRequest
-    from .credentials import Credentials, CredentialsNotFound
-    from .errors import (
-        Problem,
-        RequestInvalid,
-        RtcApiError,
-        RtcError,
-        StopMayHaveSucceeded,
-        TaskEndedEarly,
-        TaskMayAlreadyExist,
-        TransportError,
-        UnexpectedResponse,
-        WaitTimeout,
-        WireFormatError,
-    )
-    from .filenames import expand_file_name
+    from .client import DEFAULT_ENDPOINT as DEFAULT_ENDPOINT
+    from .client import BaseRtcClient as BaseRtcClient
+    from .client import PreparedRequest as PreparedRequest
+    from .credentials import Credentials as Credentials
+    from .credentials import CredentialsNotFound as CredentialsNotFound
+    from .errors import Problem as Problem
+    from .errors import RequestInvalid as RequestInvalid
+    from .errors import RtcApiError as RtcApiError
+    from .errors import RtcError as RtcError
+    from .errors import StopMayHaveSucceeded as StopMayHaveSucceeded
+    from .errors import TaskEndedEarly as TaskEndedEarly
+    from .errors import TaskMayAlreadyExist as TaskMayAlreadyExist
+    from .errors import TransportError as TransportError
+    from .errors import UnexpectedResponse as UnexpectedResponse
+    from .errors import WaitTimeout as WaitTimeout
+    from .errors import WireFormatError as WireFormatError
+    from .filenames import expand_file_name as expand_file_name
     from .models import *  # noqa: F403
-    from .spec import API_VERSIONS
-    from .v2020_12_01 import RtcClient
-    from .validation import validate
-    from .wire import from_wire, to_wire
+    from .spec import API_VERSIONS as API_VERSIONS
+    from .v2020_12_01 import RtcClient as RtcClient
+    from .validation import validate as validate
+    from .wire import from_wire as from_wire
+    from .wire import to_wire as to_wire
 
 __version__ = "0.1.0"
 

@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from . import v2020_12_01 as v2020_12_01
+    from . import v2022_06_01 as v2022_06_01
+    from . import v2023_06_01 as v2023_06_01
+    from . import v2023_11_01 as v2023_11_01
 
 __all__ = [
     "v2020_12_01",
+    "v2022_06_01",
+    "v2023_06_01",
+    "v2023_11_01",
 ]

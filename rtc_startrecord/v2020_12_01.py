@@ -65,6 +65,10 @@ from .credentials import Credentials
 if TYPE_CHECKING:
     from typing import Self, Unpack
 
+    from . import v2022_06_01 as _v2022_06_01
+    from . import v2023_06_01 as _v2023_06_01
+    from . import v2023_11_01 as _v2023_11_01
+
 
 class RtcClient(BaseRtcClient):
     """A client of API version 2020-12-01, the default; `RtcClient(version=...)`
@@ -74,6 +78,33 @@ class RtcClient(BaseRtcClient):
     API_VERSION = "2020-12-01"
 
     if TYPE_CHECKING:
+
+        @overload
+        def __new__(
+            cls,
+            credentials: Credentials | None = None,
+            *,
+            version: Literal["2022-06-01"],
+            **options: Unpack[ClientOptions],
+        ) -> _v2022_06_01.RtcClient: ...
+
+        @overload
+        def __new__(
+            cls,
+            credentials: Credentials | None = None,
+            *,
+            version: Literal["2023-06-01"],
+            **options: Unpack[ClientOptions],
+        ) -> _v2023_06_01.RtcClient: ...
+
+        @overload
+        def __new__(
+            cls,
+            credentials: Credentials | None = None,
+            *,
+            version: Literal["2023-11-01"],
+            **options: Unpack[ClientOptions],
+        ) -> _v2023_11_01.RtcClient: ...
 
         @overload
         def __new__(
