@@ -2,7 +2,8 @@
 
 One validator serves the client (before anything is sent), the simulator (on what it receives)
 and the CLI. The schema half runs the spec's own JSON Schema (compiled once per action by
-jsonschema-rs, which reports every error with its path); the other half is `rules.RULES`.
+jsonschema-rs, which reports every error with its path); the other half is `rules.RULES` of the
+version's rule set. Problems never quote a value the spec marks writeOnly (bucket credentials).
 """
 
 from __future__ import annotations
@@ -50,6 +51,17 @@ def _short(message: str, limit: int = 120) -> str:
     return message[:limit] + "..."
 
 
+def _hide(path: str, message: str, secrets: frozenset[str]) -> str:
+    """A message about a secret member names the broken rule, never the value."""
+    if not secrets or not any(f".{key}" in path for key in secrets):
+        return message
+    for verb in (" is not ", " is longer ", " is shorter ", " does not ", " has "):
+        at = message.find(verb)
+        if at > 0:
+            return "<redacted value>" + message[at:]
+    return "<redacted value> breaks the schema"
+
+
 def schema_problems(wire: Any, action: str, version: str = spec.DEFAULT_VERSION) -> list[Problem]:
     validator = _validator(action, version)
     try:
@@ -87,8 +99,9 @@ def schema_problems(wire: Any, action: str, version: str = spec.DEFAULT_VERSION)
                     )
                 )
         else:
+            message = _hide(path, e.message, spec.secret_keys(version))
             out.append(
-                Problem(path=path, rule=rules.schema_rule(keyword, path), message=_short(e.message))
+                Problem(path=path, rule=rules.schema_rule(keyword, path), message=_short(message))
             )
     return out
 
@@ -99,7 +112,7 @@ def validate_wire(
     """Validate a wire dict (PascalCase keys) for one action; never raises for bad input."""
     problems = schema_problems(wire, action, version)
     if isinstance(wire, dict):
-        for check in rules.RULES.get(action, ()):
+        for check in rules.RULES[spec.rule_set(version)].get(action, ()):
             problems.extend(check(wire))
     return problems
 
@@ -109,13 +122,21 @@ def validate(
 ) -> list[Problem]:
     """All problems of a request model or wire dict; `[]` means valid. Never raises for bad input.
 
-    The action comes from the model's type, or from `action=` for a dict (default StartRecord).
+    The action comes from the model's type, or from `action=` for a dict (default StartRecord);
+    the API version from the model's module, or from `version=` for a dict (default 2020-12-01).
+    A model and an `action=` or `version=` that disagree are a programming error (ValueError).
     """
+    if version is not None:
+        spec.check_version(version)
     if attrs.has(type(request)):
         model_action, model_version = spec.action_of_model(cast(Hashable, type(request)))
         if action is not None and action != model_action:
             raise ValueError(
                 f"{type(request).__name__} is {model_action}'s request, not {action}'s"
+            )
+        if version is not None and version != model_version:
+            raise ValueError(
+                f"this {type(request).__name__} is of API version {model_version}, not {version}"
             )
         try:
             wire = to_wire(request)

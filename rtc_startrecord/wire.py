@@ -23,7 +23,7 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from .errors import Problem, WireFormatError
-from .spec import response_only_models, version_of_model
+from .spec import response_only_models, secret_keys, version_of_model
 
 T = TypeVar("T")
 
@@ -224,7 +224,21 @@ def from_wire(cls: type[T], data: object) -> T:
         problems = list(_problems(exc, "$", cls))
         if not problems:  # pragma: no cover - a cattrs error shape we did not foresee
             problems = [Problem(path="$", rule="schema.type", message=str(exc))]
-        raise WireFormatError(problems) from None
+        raise WireFormatError(_redacted(problems, cls)) from None
+
+
+def _redacted(problems: list[Problem], cls: type[Any]) -> list[Problem]:
+    """Messages about a secret member (writeOnly in the spec) never quote its value."""
+    version = version_of_model(cls)
+    secrets = secret_keys(version) if version is not None else frozenset()
+    if not secrets:
+        return problems
+    out = []
+    for p in problems:
+        if p.rule != "schema.required" and any(f".{key}" in p.path for key in secrets):
+            p = Problem(path=p.path, rule=p.rule, message="<redacted value> breaks the schema")
+        out.append(p)
+    return out
 
 
 def to_wire(obj: object) -> dict[str, Any]:
