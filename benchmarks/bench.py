@@ -48,7 +48,7 @@ except ImportError:
     sys.exit("the official SDK is missing: pip install -e '.[bench]'")
 
 AK, SK = "AKLTbenchmarkAccessKey", "benchmark-secret-key"
-SMALL = json.loads((ROOT / "contract_tests/golden/StartRecord.request.custom_layout.json").read_text())
+SMALL = json.loads((ROOT / "contract_tests/golden/2020-12-01/StartRecord.request.custom_layout.json").read_text())
 MAXIMAL = maximal_start_body()
 
 

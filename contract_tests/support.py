@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 from rtc_startrecord import signing, spec
 from rtc_startrecord.simulator import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
+GOLDEN = Path(__file__).resolve().parent / "golden" / "2020-12-01"
 VERSION = spec.DEFAULT_VERSION
 
 

@@ -23,7 +23,7 @@ import pytest
 from rtc_startrecord import callbacks, cli, spec
 
 ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = ROOT / "contract_tests" / "golden"
+GOLDEN = ROOT / "contract_tests" / "golden" / "2020-12-01"
 CUSTOM = GOLDEN / "StartRecord.request.custom_layout.json"
 AUTO = GOLDEN / "StartRecord.request.auto_layout.json"
 UPDATE = GOLDEN / "UpdateRecord.request.swap_regions.json"

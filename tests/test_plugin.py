@@ -16,7 +16,7 @@ from rtc_startrecord import callbacks
 from rtc_startrecord.pytest_plugin import CallbackReceiver, client_for
 from rtc_startrecord.simulator import Simulator
 
-GOLDEN = Path(__file__).resolve().parent.parent / "contract_tests" / "golden"
+GOLDEN = Path(__file__).resolve().parent.parent / "contract_tests" / "golden" / "2020-12-01"
 
 
 def body() -> dict[str, Any]:

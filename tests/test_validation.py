@@ -12,7 +12,7 @@ import pytest
 
 import rtc_startrecord as rs
 
-GOLDEN = Path(__file__).resolve().parent.parent / "contract_tests" / "golden"
+GOLDEN = Path(__file__).resolve().parent.parent / "contract_tests" / "golden" / "2020-12-01"
 
 Body = dict[str, Any]
 Expected = set[tuple[str, str, str]]  # (severity, rule, path)

@@ -10,7 +10,7 @@ import pytest
 
 import rtc_startrecord as rs
 
-GOLDEN = Path(__file__).resolve().parents[1] / "contract_tests" / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "contract_tests" / "golden" / "2020-12-01"
 
 
 def golden(name: str) -> Any:
