@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from .errors import WireFormatError as WireFormatError
     from .filenames import expand_file_name as expand_file_name
     from .models import *  # noqa: F403
+    from .outcomes import StartOutcome as StartOutcome
+    from .outcomes import start_outcome as start_outcome
     from .spec import API_VERSIONS as API_VERSIONS
     from .v2020_12_01 import RtcClient as RtcClient
     from .validation import validate as validate
@@ -71,6 +73,8 @@ _HOME = {
     "WaitTimeout": ".errors",
     "WireFormatError": ".errors",
     "expand_file_name": ".filenames",
+    "StartOutcome": ".outcomes",
+    "start_outcome": ".outcomes",
     "validate": ".validation",
     "from_wire": ".wire",
     "to_wire": ".wire",

@@ -29,6 +29,7 @@ from .errors import (
     TaskMayAlreadyExist,
     WaitTimeout,
 )
+from .outcomes import is_already_started
 from .transport import Exchange, RetryPolicy, Transport, encode_query
 from .validation import has_errors, validate_wire
 from .wire import dumps, from_wire, to_wire
@@ -320,7 +321,22 @@ class BaseRtcClient:
                 http_status=ex.status,
                 action=op.action,
             )
-        return from_wire(op.response_model, ex.envelope)
+        response = from_wire(op.response_model, ex.envelope)
+        if (
+            op.action == "StartRecord"
+            and is_already_started(getattr(response, "result", None))
+            and spec.running_duplicate_start(op.version) == "already_started"
+        ):
+            if ex.ambiguous_before:  # the earlier attempt most likely started it: say so
+                raise TaskMayAlreadyExist(
+                    "AlreadyStarted",
+                    str(response.result),
+                    request_id=ex.request_id,
+                    http_status=ex.status,
+                    action=op.action,
+                )
+            log.warning("StartRecord: task already running (RequestId %s)", ex.request_id)
+        return response
 
     # -- the actions (typed per version in the generated subclasses) -----------------------
 

@@ -74,7 +74,11 @@ class RtcApiError(RtcError):
 
 
 class TaskMayAlreadyExist(RtcApiError):
-    """A start failed ambiguously, then a retry met TaskAlreadyExists: it most likely started."""
+    """A start failed ambiguously, then a retry met the task running: it most likely started.
+
+    `code` is the service's (InvalidParameter.TaskAlreadyExists), or `AlreadyStarted` where the
+    version answers a running TaskId with success and an already-started Result (2023-11-01).
+    """
 
 
 class StopMayHaveSucceeded(RtcApiError):

@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -510,15 +511,13 @@ def test_wait_for_running_after_the_end(client: rs.RtcClient) -> None:
 # ------------------------------------------------------------------------------------ the SDK
 
 
-def test_official_volcengine_sdk_as_a_third_party_client(sim: Simulator) -> None:
-    """The official SDK ships its RTC service only as an example,
-    `volcengine.example.rtc.RtcService`, pinned to Version 2022-06-01 and to
-    rtc.volcengineapi.com. Its users point it elsewhere with `set_host`/`set_scheme` and set
-    credentials with `set_ak`/`set_sk`, as done here. Against this 2020-12-01 simulator its
-    pinned version is refused (InvalidActionOrVersion); replacing its `api_info` with the
-    2020-12-01 actions (the SDK's own `ApiInfo`) makes start/get/stop work unchanged."""
+GOLDEN_2022 = Path(__file__).resolve().parents[1] / "contract_tests" / "golden" / "2022-06-01"
+
+
+def _official_rtc_service(sim: Simulator) -> Any:
+    """The official SDK's `RtcService` exactly as shipped (its own 2022-06-01 `api_info`); only
+    host, scheme and keys are set, as its users do."""
     pytest.importorskip("volcengine")
-    from volcengine.ApiInfo import ApiInfo
     from volcengine.example.rtc.RtcService import RtcService
 
     rtc = RtcService()
@@ -527,12 +526,49 @@ def test_official_volcengine_sdk_as_a_third_party_client(sim: Simulator) -> None
     rtc.set_host(urlsplit(sim.url).netloc)
     rtc.set_ak(TEST_ACCESS_KEY_ID)
     rtc.set_sk(TEST_SECRET_ACCESS_KEY)
-    body = {**CUSTOM, "TaskId": "sdk1"}
+    return rtc
 
-    # As shipped: version 2022-06-01, which this simulator does not serve.
-    with pytest.raises(Exception, match="InvalidActionOrVersion"):
-        rtc.start_record(json.dumps(body))
 
+def test_official_rtc_service_as_shipped_runs_a_2022_06_01_lifecycle(sim: Simulator) -> None:
+    """The official Python SDK's RtcService, unmodified: it speaks 2022-06-01, which the
+    simulator serves beside the other versions. The body is the one its own example sends."""
+    rtc = _official_rtc_service(sim)
+    assert rtc.api_info["StartRecord"].query["Version"] == "2022-06-01"  # as shipped
+    body = json.loads((GOLDEN_2022 / "StartRecord.request.python_sdk.json").read_text())
+    key = (body["AppId"], body["RoomId"], body["TaskId"])
+    query = dict(zip(("AppId", "RoomId", "TaskId"), key, strict=True))
+    sim.publish(key[0], key[1], "u1")
+    resp = rtc.start_record(json.dumps(body))
+    assert resp["Result"] == "ok"
+    assert resp["ResponseMetadata"]["Version"] == "2022-06-01"
+    assert sim.tasks[key].version == "2022-06-01"
+    got = rtc.get_record_task(query)
+    assert got["Result"]["RecordTask"]["Status"] == 2
+    sim.advance(10)
+    assert rtc.stop_record(json.dumps(query))["Result"] == "ok"
+    task = rtc.get_record_task(query)["Result"]["RecordTask"]
+    assert (task["Status"], task["StopReason"]) == (3, "StopByAPI")
+    (file,) = task["RecordFileList"]  # TOS storage: an object key, no VOD id
+    assert file["ObjectKey"].endswith(".mp4") and "Vid" not in file
+
+    assert "UpdateRecord" not in rtc.api_info  # the shipped service has no UpdateRecord
+    custom = json.loads((GOLDEN_2022 / "StartRecord.request.custom_layout.json").read_text())
+    assert rtc.start_record(json.dumps(custom))["Result"] == "ok"
+    with pytest.raises(Exception, match="TaskAlreadyExists"):  # 2022-06-01 refuses a rerun
+        rtc.start_record(json.dumps(custom))
+    with pytest.raises(Exception, match="InvalidParameter"):  # a 2020-12-01 body is refused
+        rtc.start_record(json.dumps({**CUSTOM, "TaskId": "sdk_old_body"}))
+
+
+def test_official_sdk_with_2020_12_01_api_info_and_one_store_across_versions(
+    sim: Simulator,
+) -> None:
+    """Pointed at 2020-12-01 with the SDK's own ApiInfo, the official SDK runs that version
+    too; a task started in 2020-12-01 is seen, updated and stopped through 2022-06-01."""
+    rtc = _official_rtc_service(sim)
+    from volcengine.ApiInfo import ApiInfo
+
+    shipped = dict(rtc.api_info)
     rtc.api_info = {
         "StartRecord": ApiInfo("POST", "/", {"Action": "StartRecord", "Version": VERSION}, {}, {}),
         "StopRecord": ApiInfo("POST", "/", {"Action": "StopRecord", "Version": VERSION}, {}, {}),
@@ -543,6 +579,7 @@ def test_official_volcengine_sdk_as_a_third_party_client(sim: Simulator) -> None
             "GET", "/", {"Action": "GetRecordTask", "Version": VERSION}, {}, {}
         ),
     }
+    body = {**CUSTOM, "TaskId": "sdk1"}
     sim.publish(APP, ROOM, "u1")
     resp = rtc.start_record(json.dumps(body))
     assert resp["Result"] == "ok"
@@ -555,6 +592,10 @@ def test_official_volcengine_sdk_as_a_third_party_client(sim: Simulator) -> None
     update = {**ids("sdk1"), "TargetStreams": CUSTOM["TargetStreams"], "Layout": CUSTOM["Layout"]}
     assert json.loads(rtc.json("UpdateRecord", {}, json.dumps(update)))["Result"] == "ok"
 
+    rtc.api_info = shipped  # the same task, through 2022-06-01
+    got = rtc.get_record_task({"AppId": APP, "RoomId": ROOM, "TaskId": "sdk1"})
+    assert got["ResponseMetadata"]["Version"] == "2022-06-01"
+    assert got["Result"]["RecordTask"]["Status"] == 2
     sim.advance(10)
     stop = rtc.stop_record(json.dumps(ids("sdk1")))
     assert stop["Result"] == "ok"

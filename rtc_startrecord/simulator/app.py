@@ -4,6 +4,11 @@ transport (any WSGI server) -> route by Action/Version -> verify the V4 signatur
 own signing module) -> per-account QPS limit -> parse -> the shared validator -> state -> the
 documented envelope. Every answer is an envelope with a fresh RequestId; no input yields a 500.
 
+Every API version of spec/versions.yaml is served at once, chosen by each request's Version
+query parameter, over one task store: a task started in one version can be queried, updated
+or stopped in another. What differs between versions is read from the spec and the version
+table (schemas, rules, the answer to a duplicate start), never from a branch per version.
+
 The simulator is as strict as the client's validator (decisions.md): where the real service
 silently substitutes defaults (odd widths, regions outside the canvas), it refuses, as the
 client does; warnings never refuse.
@@ -19,10 +24,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .. import signing, spec
+from .. import rules, signing, spec
+from ..outcomes import ALREADY_STARTED
 from ..ratelimit import RateLimiter
 from ..validation import validate_wire
-from .state import ActionRefused, State, Task
+from .state import ActionRefused, State
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -65,7 +71,7 @@ def request_id() -> str:
 
 
 class SimulatorApp:
-    """A WSGI app answering the spec'd actions of one API version from a `State`."""
+    """A WSGI app answering the spec'd actions of every API version from one `State`."""
 
     def __init__(
         self,
@@ -76,7 +82,6 @@ class SimulatorApp:
         qps: float | None = 60.0,
         max_body: int = 1 << 20,
         max_skew: float = 900.0,
-        version: str = spec.DEFAULT_VERSION,
     ) -> None:
         self.state = state
         self.secrets = dict(secrets)
@@ -84,24 +89,42 @@ class SimulatorApp:
         self.qps = qps
         self.max_body = max_body
         self.max_skew = max_skew
-        self.version = version
         self._limiters: dict[str, RateLimiter] = {}
-        self.handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
-            "StartRecord": lambda req: self._ok(state.start(req)),
-            "StopRecord": lambda req: self._ok(state.stop(req)),
-            "UpdateRecord": lambda req: self._ok(state.update(req, self._judge_update)),
-            "GetRecordTask": lambda req: {"RecordTask": state.get(req).record_task()},
+        self.handlers: dict[str, Callable[[dict[str, Any], str], Any]] = {
+            "StartRecord": self._start,
+            "StopRecord": self._stop,
+            "UpdateRecord": self._update,
+            "GetRecordTask": self._get,
         }
 
-    @staticmethod
-    def _ok(_: Task) -> str:
+    def _start(self, req: dict[str, Any], version: str) -> str:
+        """R8: a running TaskId is refused, or (2023-11-01) answered as already started."""
+        already = spec.running_duplicate_start(version) == "already_started"
+        created = self.state.start(req, version=version, refuse_running=not already)
+        return "ok" if created else ALREADY_STARTED
+
+    def _stop(self, req: dict[str, Any], version: str) -> str:
+        self.state.stop(req)
         return "ok"
 
-    def _judge_update(self, merged: dict[str, Any]) -> list[str]:
-        """A task's request after an update must still obey StartRecord's rules (R7, R11...)."""
+    def _update(self, req: dict[str, Any], version: str) -> str:
+        self.state.update(req, lambda merged: self._judge_update(merged, version))
+        return "ok"
+
+    def _get(self, req: dict[str, Any], version: str) -> dict[str, Any]:
+        return {"RecordTask": self.state.get(req).record_task()}
+
+    @staticmethod
+    def _judge_update(merged: dict[str, Any], version: str) -> list[str]:
+        """A task's request after an update must still obey StartRecord's rules (R7, R11...).
+
+        Only the rules judge it: the task may have been started in another version, whose
+        other members (Vod or StorageConfig) this version's schema would not know."""
+        checks = rules.RULES[spec.rule_set(version)]["StartRecord"]
         return [
             f"{p.path} ({p.rule}) {p.message}"
-            for p in validate_wire(merged, "StartRecord", self.version)
+            for check in checks
+            for p in check(merged)
             if p.severity == "error"
         ]
 
@@ -162,7 +185,8 @@ class SimulatorApp:
 
     def _handle(self, environ: WSGIEnvironment, query: dict[str, str]) -> Any:
         method = environ.get("REQUEST_METHOD", "")
-        ops = spec.operations(self.version) if query.get("Version") == self.version else {}
+        version = query.get("Version", "")
+        ops = spec.operations(version) if version in spec.API_VERSIONS else {}
         op = ops.get(query.get("Action", ""))
         # Every action lives at `/`: the methods allowed are the named action's, else GET and POST.
         if method not in ("GET", "POST") or (op is not None and method != op.method):
@@ -188,9 +212,7 @@ class SimulatorApp:
             wire: Any = {name: query[name] for name in op.query if name in query}
         else:
             wire = self._parse_json(body)
-        problems = [
-            p for p in validate_wire(wire, op.action, self.version) if p.severity == "error"
-        ]
+        problems = [p for p in validate_wire(wire, op.action, version) if p.severity == "error"]
         if problems:
             shown = problems[:MAX_PROBLEMS_SHOWN]
             detail = "; ".join(f"{p.path}: {p.rule}: {p.message}" for p in shown)
@@ -200,7 +222,7 @@ class SimulatorApp:
                 400, "InvalidParameter", f"{len(problems)} invalid parameter(s): {detail}"
             )
         try:
-            return self.handlers[op.action](wire)
+            return self.handlers[op.action](wire, version)
         except ActionRefused as r:
             raise _Refusal(r.status, r.code, r.message) from None
 

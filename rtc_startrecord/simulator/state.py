@@ -11,6 +11,11 @@ choices the docs leave open, written down here once:
   no other cause;
 - GetRecordTask answers for 72 simulated hours after a task ends (R26), then as for an unknown
   task; a running task always answers.
+
+Files follow the shape of the task's start request, whatever its API version: a 2020-12-01
+request (Vod, RecordFileNamePattern) makes MP4 files in VOD (Vid); a later one makes a file per
+FileFormatConfig.FileFormat (default MP4), in VOD (Vid) for StorageConfig.Type 1 and else as an
+object (ObjectKey = Prefix path + name), each name ending in a random suffix as 2023 documents it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import attrs
 from ..filenames import expand_file_name
 
 GET_WINDOW_MS = 72 * 3600 * 1000
+AUDIO_FORMATS = frozenset({"MP3", "AAC", "M4A"})
 DEFAULT_MAX_IDLE_S = 180
 DEFAULT_SOURCE_SIZE = (640, 480)
 AUDIO_KBPS = 64
@@ -64,6 +70,7 @@ class Task:
     task_id: str
     request: dict[str, Any]
     start_time: int
+    version: str = ""  # the API version the task was started in
     status: int = 2
     end_time: int = 0
     stop_reason: str = ""
@@ -203,25 +210,36 @@ class State:
 
     # -- actions ----------------------------------------------------------------------------
 
-    def start(self, req: dict[str, Any]) -> Task:
+    def start(self, req: dict[str, Any], *, version: str = "", refuse_running: bool = True) -> bool:
+        """Start a task; False when its TaskId is running and `refuse_running` is off (the
+        running task is kept), ActionRefused (TaskAlreadyExists) when it is on."""
         with self.lock:
             self.tick()
             key = (req["AppId"], req["RoomId"], req["TaskId"])
             old = self.tasks.get(key)
             if old is not None and old.running:
+                if not refuse_running:
+                    return False
                 raise ActionRefused(
                     "InvalidParameter.TaskAlreadyExists",
                     409,
                     f"task {key[2]!r} is already running in room {key[1]!r}",
                 )
             now = self.now_ms()
-            task = Task(app_id=key[0], room_id=key[1], task_id=key[2], request=req, start_time=now)
+            task = Task(
+                app_id=key[0],
+                room_id=key[1],
+                task_id=key[2],
+                request=req,
+                start_time=now,
+                version=version,
+            )
             self.tasks[key] = task
             if not self._present(task):
                 task.idle_since = now
             if self.on_event:
                 self.on_event("started", task)
-            return task
+            return True
 
     def _active(self, req: dict[str, Any]) -> Task:
         task = self.tasks.get((req["AppId"], req["RoomId"], req["TaskId"]))
@@ -303,7 +321,12 @@ class State:
         req = task.request
         encode = req.get("Encode", {})
         video_codec = "bytevc1" if encode.get("VideoCodec") == 1 else "h264"
-        pattern = req.get("RecordFileNamePattern")
+        naming = req.get("FileNameConfig") or {}
+        pattern = req.get("RecordFileNamePattern") or naming.get("Pattern")
+        storage = req.get("StorageConfig")
+        in_vod = storage is None or storage.get("Type", 0) == 1  # 2020-12-01 stores in VOD
+        prefix = "".join(f"{p}/" for p in naming.get("Prefix") or []) if not in_vod else ""
+        formats = (req.get("FileFormatConfig") or {}).get("FileFormat") or ["MP4"]
         streams = self.recorded_streams(task)
         present = {s: p for s in streams if (p := self._presence(task, s)) is not None}
         if not present:
@@ -330,9 +353,12 @@ class State:
                 pub = self.rooms[(task.app_id, task.room_id)][s]
                 groups.append((s, a, b, pub.width, pub.height, [s]))
         files = []
-        for stream, start, end, width, height, members in groups:
+        for (stream, start, end, width, height, members), fmt in (
+            (g, f) for g in groups for f in dict.fromkeys(formats)
+        ):
             duration_ms = max(end - start, 0)
-            kbps = encode.get("VideoBitrate") or _adaptive_kbps(width, height)
+            audio_only = fmt in AUDIO_FORMATS or (req.get("Control") or {}).get("MediaType") == 1
+            kbps = 0 if audio_only else encode.get("VideoBitrate") or _adaptive_kbps(width, height)
             size = int((kbps + AUDIO_KBPS) * 1000 / 8 * duration_ms / 1000)
             name = expand_file_name(
                 pattern,
@@ -345,23 +371,24 @@ class State:
                 duration_s=duration_ms // 1000,
                 mixed=stream is None,
             )
-            files.append(
-                {
-                    "StartTime": start,
-                    "Duration": duration_ms,
-                    "Size": size,
-                    "Vid": "v0" + secrets.token_hex(8),
-                    "ObjectKey": name + ".mp4",
-                    "StreamList": [
-                        dict(by_stream.get(m) or {"UserId": m[0], "StreamType": m[1]})
-                        for m in members
-                    ],
-                    "VideoCodec": video_codec,
-                    "AudioCodec": "aac",
-                    "VideoWidth": width,
-                    "VideoHeight": height,
-                }
-            )
+            if storage is not None:  # 2022-06-01 on: the service appends a random suffix
+                name += "_" + secrets.token_hex(4)
+            file: dict[str, Any] = {
+                "StartTime": start,
+                "Duration": duration_ms,
+                "Size": size,
+                "StreamList": [
+                    dict(by_stream.get(m) or {"UserId": m[0], "StreamType": m[1]}) for m in members
+                ],
+                "AudioCodec": "aac",
+            }
+            if in_vod:
+                file["Vid"] = "v0" + secrets.token_hex(8)
+            if storage is None or not in_vod:
+                file["ObjectKey"] = f"{prefix}{name}.{fmt.lower()}"
+            if not audio_only:
+                file |= {"VideoCodec": video_codec, "VideoWidth": width, "VideoHeight": height}
+            files.append(file)
         return files
 
 
