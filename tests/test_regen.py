@@ -36,7 +36,9 @@ def test_generated_is_current() -> None:
 
 
 def test_generation_is_deterministic(workspace: Path) -> None:
-    before = {p: p.read_bytes() for p in sorted((workspace / "generated").rglob("*")) if p.is_file()}
+    before = {
+        p: p.read_bytes() for p in sorted((workspace / "generated").rglob("*")) if p.is_file()
+    }
     result = run("tools/regen.py", cwd=workspace)
     assert result.returncode == 0, result.stderr
     after = {p: p.read_bytes() for p in sorted((workspace / "generated").rglob("*")) if p.is_file()}
@@ -64,7 +66,7 @@ def test_check_fails_with_a_diff_on_a_stale_tree(workspace: Path) -> None:
 def test_a_new_field_in_a_shared_schema_reaches_every_model(workspace: Path) -> None:
     spec = workspace / "spec/v2020_12_01/openapi.yaml"
     text = spec.read_text()
-    anchor = "        CustomLayout:\n          $ref: \"#/components/schemas/CustomLayout\"\n"
+    anchor = '        CustomLayout:\n          $ref: "#/components/schemas/CustomLayout"\n'
     assert anchor in text
     spec.write_text(text.replace(anchor, anchor + textwrap.indent(textwrap.dedent("""\
         WatermarkText:
@@ -91,4 +93,62 @@ def test_a_new_field_in_a_shared_schema_reaches_every_model(workspace: Path) -> 
     """)  # fmt: skip
     result = subprocess.run([sys.executable, "-c", probe, str(workspace / "generated")],
                             capture_output=True, text=True, check=False)  # fmt: skip
+    assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_a_fifth_version_is_a_spec_directory_and_one_table_entry(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Copy 2023-11-01 to a new date in a copy of the repo, add its entry to spec/versions.yaml,
+    regenerate: it validates, round-trips and runs start/get/stop against the simulator, with
+    no other edit. (The copy runs with its own import path, ahead of the editable install.)"""
+    root = tmp_path_factory.mktemp("five")
+    for name in ("spec", "tools", "generated", "rtc_startrecord"):
+        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    new = root / "spec" / "v2099_01_01"
+    shutil.copytree(root / "spec" / "v2023_11_01", new)
+    for doc in new.glob("*.yaml"):  # the spec edit: the new version's own Version value
+        doc.write_text(doc.read_text().replace('"2023-11-01"', '"2099-01-01"'))
+    with (root / "spec" / "versions.yaml").open("a") as table:  # the one entry
+        table.write(
+            '  - version: "2099-01-01"\n    module: v2099_01_01\n    rules: "2023-11-01"\n'
+            "    running_duplicate_start: already_started\n"
+        )
+    result = run("tools/regen.py", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert (root / "rtc_startrecord" / "v2099_01_01.py").is_file()
+    assert run("tools/regen.py", "--check", cwd=root).returncode == 0
+    body = (
+        ROOT / "contract_tests" / "golden" / "2023-11-01" / "StartRecord.request.minimal_tos.json"
+    )
+    probe = textwrap.dedent("""
+        import json, sys
+        sys.path[:0] = [sys.argv[1], sys.argv[1] + "/generated"]
+        import rtc_startrecord as rs
+        assert rs.__file__.startswith(sys.argv[1]), rs.__file__
+        assert rs.API_VERSIONS[-1] == "2099-01-01", rs.API_VERSIONS
+        from rtc_startrecord.v2099_01_01 import RtcClient, StartRecordRequest, RecordTask
+        from rtc_startrecord.simulator import Simulator
+        body = json.loads(open(sys.argv[2]).read())
+        assert rs.validate(body, version="2099-01-01") == []
+        assert rs.to_wire(rs.from_wire(StartRecordRequest, body)) == body
+        bad = dict(body, Vod={"AccountId": "1", "Space": "s"})
+        assert any(p.rule == "schema.additionalProperties" for p in rs.validate(bad, version="2099-01-01"))
+        ids = {k: body[k] for k in ("AppId", "RoomId", "TaskId")}
+        with Simulator(qps=None) as sim:
+            client = rs.RtcClient(sim.credentials, endpoint=sim.url, qps=None, version="2099-01-01")
+            assert type(client) is RtcClient
+            started = client.start_record(body)
+            assert started.result == "ok" and started.response_metadata.version == "2099-01-01"
+            again = client.start_record(body)
+            assert rs.start_outcome(again) is rs.StartOutcome.ALREADY_RUNNING
+            task = client.get_record_task(ids).result.record_task
+            assert type(task) is RecordTask and task.status == 2
+            assert client.stop_record(ids).result == "ok"
+            assert client.get_record_task(ids).result.record_task.stop_reason == "StopByAPI"
+        print("ok")
+    """)  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", probe, str(root), str(body)],
+                            capture_output=True, text=True, check=False, timeout=120)  # fmt: skip
     assert result.stdout.strip() == "ok", result.stderr
