@@ -222,3 +222,25 @@ def test_no_bucket_secret_in_logs_reprs_or_errors(
     joined = "\n".join(text)
     for secret in SECRETS:
         assert secret not in joined
+
+
+def test_a_version_loads_only_when_first_used() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, rtc_startrecord as rs\n"
+        "rs.RtcClient; rs.validate; rs.StartRecordRequest\n"
+        "rs.validate({'AppId': 'a', 'RoomId': 'r', 'TaskId': 't'})\n"
+        "loaded = lambda: sorted(m for m in sys.modules if m.startswith('rtc_startrecord_models.v')"
+        " and m.count('.') == 1)\n"
+        "print(loaded())\n"
+        "rs.validate({'AppId': 'a'}, version='2023-11-01')\n"
+        "print(loaded())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout.splitlines()  # fmt: skip
+    assert out == [
+        "['rtc_startrecord_models.v2020_12_01']",
+        "['rtc_startrecord_models.v2020_12_01', 'rtc_startrecord_models.v2023_11_01']",
+    ]

@@ -245,7 +245,10 @@ def postprocess(code: str, sources: str) -> str:
     text = "\n".join(docstrings(body)).strip("\n")
     if "@dataclass" in text:
         raise SystemExit("regen: the template was not applied (found @dataclass)")
-    imports = "from __future__ import annotations\n\nfrom attrs import define, field\n"
+    imports = (
+        "from __future__ import annotations\n\nfrom attrs import define, field\n\n"
+        "from .._model import Model\n"
+    )
     text = re.sub(r"^from enum import", "from enum import", text, flags=re.M)
     out = HEADER.format(command=COMMAND, sources=sources) + "\n" + imports + text + "\n"
     compile(out, "models.py", "exec")
@@ -554,6 +557,10 @@ def render_all(spec_dir: Path = SPEC_DIR) -> dict[str, str]:
         + "}\n"
     )
     files["generated/rtc_startrecord_models/py.typed"] = ""
+    files["generated/rtc_startrecord_models/_model.py"] = (
+        HEADER.format(command=COMMAND, sources="tools/templates/model.py")
+        + (TEMPLATES / "model.py").read_text(encoding="utf-8")
+    )
     for v in versions:
         files[f"rtc_startrecord/{v.module}.py"] = shim(
             v, default, versions, names_of(files, v.module)

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from attrs import define, field
+
+from .._model import Model
 from enum import IntEnum
 from typing import Any, TypeAlias
 
@@ -83,8 +85,8 @@ class LayoutMode(IntEnum):
     SIDE_BY_SIDE = 3
 
 
-@define(frozen=True, kw_only=True)
-class Canvas:
+@define(frozen=True, kw_only=True, eq=False)
+class Canvas(Model):
     """The mixed picture's size and background."""
     width: int | None = field(default=None, metadata={"wire": "Width"})
     """Width in pixels, even (R15), 2-1920; default 640."""
@@ -134,8 +136,8 @@ class MediaType(IntEnum):
     VIDEO_ONLY = 2
 
 
-@define(frozen=True, kw_only=True)
-class SourceCrop:
+@define(frozen=True, kw_only=True, eq=False)
+class SourceCrop(Model):
     """
     A crop of the source picture, as ratios of the source; odd pixel results are rounded to even.
     """
@@ -189,8 +191,8 @@ A vector x, y, z.
 """
 
 
-@define(frozen=True, kw_only=True)
-class Vod:
+@define(frozen=True, kw_only=True, eq=False)
+class Vod(Model):
     """A Volcengine VOD destination for the produced files."""
     account_id: str | None = field(default=None, metadata={"wire": "AccountId"})
     """
@@ -220,8 +222,8 @@ The ID naming rule: 1 to 128 characters, each a letter, a digit or one of `_ @ -
 """
 
 
-@define(frozen=True, kw_only=True)
-class ErrorInfo:
+@define(frozen=True, kw_only=True, eq=False)
+class ErrorInfo(Model):
     """Why a call failed."""
     code: str = field(metadata={"wire": "Code"})
     """The error code, e.g. InvalidParameter or SignatureDoesNotMatch."""
@@ -231,8 +233,8 @@ class ErrorInfo:
     """Numeric gateway code (100xxx); absent or 0 for service errors."""
 
 
-@define(frozen=True, kw_only=True)
-class Stream:
+@define(frozen=True, kw_only=True, eq=False)
+class Stream(Model):
     """One published stream, named by its publisher and kind."""
     user_id: Id = field(metadata={"wire": "UserId"})
     """The user who publishes the stream."""
@@ -247,8 +249,8 @@ class Stream:
     """0 the camera (audio/video) stream, the default; 1 the screen stream."""
 
 
-@define(frozen=True, kw_only=True)
-class Encode:
+@define(frozen=True, kw_only=True, eq=False)
+class Encode(Model):
     """
     Encoding parameters. The service replaces an invalid optional value by its default (R13); this
     package rejects it instead, so what you ask for is what you get. The audio, codec and GOP
@@ -304,8 +306,8 @@ class Encode:
     """SDK only (U): 1 mono, 2 stereo (default)."""
 
 
-@define(frozen=True, kw_only=True)
-class Region:
+@define(frozen=True, kw_only=True, eq=False)
+class Region(Model):
     """Where one stream is drawn on the canvas; positions and sizes are ratios of the canvas."""
     stream_index: int = field(metadata={"wire": "StreamIndex"})
     """The Index of the target stream drawn here (R11)."""
@@ -359,8 +361,8 @@ class Region:
     """
 
 
-@define(frozen=True, kw_only=True)
-class AudienceSpatialOrientation:
+@define(frozen=True, kw_only=True, eq=False)
+class AudienceSpatialOrientation(Model):
     """Three vectors that must be pairwise perpendicular (R20)."""
     forward: Vector3 | None = field(default=None, metadata={"wire": "Forward"})
     """Facing direction; default [1, 0, 0]."""
@@ -370,8 +372,8 @@ class AudienceSpatialOrientation:
     """Upward direction; default [0, 0, 1]."""
 
 
-@define(frozen=True, kw_only=True)
-class StopRecordRequest:
+@define(frozen=True, kw_only=True, eq=False)
+class StopRecordRequest(Model):
     """The JSON body of StopRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
     """The application of the task."""
@@ -383,8 +385,8 @@ class StopRecordRequest:
     """Your business tag."""
 
 
-@define(frozen=True, kw_only=True)
-class GetRecordTaskRequest:
+@define(frozen=True, kw_only=True, eq=False)
+class GetRecordTaskRequest(Model):
     """
     The query parameters of GetRecordTask, as an object. Its `examples` are the operation's named
     request examples (a GET has no request body to carry them).
@@ -397,8 +399,8 @@ class GetRecordTaskRequest:
     """The task to query."""
 
 
-@define(frozen=True, kw_only=True)
-class RecordFile:
+@define(frozen=True, kw_only=True, eq=False)
+class RecordFile(Model):
     """One produced file."""
     start_time: int = field(metadata={"wire": "StartTime"})
     """When the file starts, Unix milliseconds."""
@@ -424,8 +426,8 @@ class RecordFile:
     """Height in pixels."""
 
 
-@define(frozen=True, kw_only=True)
-class ResponseMetadata:
+@define(frozen=True, kw_only=True, eq=False)
+class ResponseMetadata(Model):
     """The metadata every RTC OpenAPI response carries."""
     request_id: str = field(metadata={"wire": "RequestId"})
     """Unique id of this call; quote it when asking for support."""
@@ -441,8 +443,8 @@ class ResponseMetadata:
     """Present only on failure."""
 
 
-@define(frozen=True, kw_only=True)
-class ErrorResponse:
+@define(frozen=True, kw_only=True, eq=False)
+class ErrorResponse(Model):
     """A failure envelope of any action."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
     """Call metadata; on failure Error is present."""
@@ -450,8 +452,8 @@ class ErrorResponse:
     """Absent, empty or `{}` on failure."""
 
 
-@define(frozen=True, kw_only=True)
-class Streams:
+@define(frozen=True, kw_only=True, eq=False)
+class Streams(Model):
     """A list of streams, used as an allow-list or a block-list."""
     stream_list: list[Stream] | None = field(
         default=None, metadata={"wire": "StreamList"}
@@ -462,8 +464,8 @@ class Streams:
     """
 
 
-@define(frozen=True, kw_only=True)
-class CustomLayout:
+@define(frozen=True, kw_only=True, eq=False)
+class CustomLayout(Model):
     """A custom layout; every target stream needs exactly one region (R11)."""
     canvas: Canvas | None = field(default=None, metadata={"wire": "Canvas"})
     """The whole picture."""
@@ -471,8 +473,8 @@ class CustomLayout:
     """One region per target stream (R11); a region must stay inside the canvas (R16)."""
 
 
-@define(frozen=True, kw_only=True)
-class SpatialConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class SpatialConfig(Model):
     """Spatial audio settings of the listener."""
     enable_spatial_render: bool | None = field(
         default=None, metadata={"wire": "EnableSpatialRender"}
@@ -488,8 +490,8 @@ class SpatialConfig:
     """The listener's orientation."""
 
 
-@define(frozen=True, kw_only=True)
-class StartRecordResponse:
+@define(frozen=True, kw_only=True, eq=False)
+class StartRecordResponse(Model):
     """StartRecord's answer; Result is "ok" on success and absent on failure."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
     """Call metadata, with Error on failure."""
@@ -497,8 +499,8 @@ class StartRecordResponse:
     """"ok" on success."""
 
 
-@define(frozen=True, kw_only=True)
-class StopRecordResponse:
+@define(frozen=True, kw_only=True, eq=False)
+class StopRecordResponse(Model):
     """StopRecord's answer; Result is "ok" on success."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
     """Call metadata, with Error on failure."""
@@ -506,8 +508,8 @@ class StopRecordResponse:
     """"ok" on success."""
 
 
-@define(frozen=True, kw_only=True)
-class UpdateRecordResponse:
+@define(frozen=True, kw_only=True, eq=False)
+class UpdateRecordResponse(Model):
     """UpdateRecord's answer; Result is "ok" on success."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
     """Call metadata, with Error on failure."""
@@ -515,8 +517,8 @@ class UpdateRecordResponse:
     """"ok" on success."""
 
 
-@define(frozen=True, kw_only=True)
-class RecordTask:
+@define(frozen=True, kw_only=True, eq=False)
+class RecordTask(Model):
     """A recording task's state."""
     start_time: int | None = field(default=None, metadata={"wire": "StartTime"})
     """When the task started, Unix milliseconds."""
@@ -537,8 +539,8 @@ class RecordTask:
     """The files produced."""
 
 
-@define(frozen=True, kw_only=True)
-class Layout:
+@define(frozen=True, kw_only=True, eq=False)
+class Layout(Model):
     """The layout of the mixed picture (mixed mode only, R7)."""
     layout_mode: LayoutMode | None = field(
         default=None, metadata={"wire": "LayoutMode"}
@@ -564,8 +566,8 @@ class Layout:
     """The canvas and the regions, used when LayoutMode is 2 (R11)."""
 
 
-@define(frozen=True, kw_only=True)
-class Control:
+@define(frozen=True, kw_only=True, eq=False)
+class Control(Model):
     """Task control options."""
     media_type: ControlMediaType | None = field(
         default=None, metadata={"wire": "MediaType"}
@@ -607,8 +609,8 @@ class Control:
     """SDK only: spatial audio settings."""
 
 
-@define(frozen=True, kw_only=True)
-class UpdateRecordRequest:
+@define(frozen=True, kw_only=True, eq=False)
+class UpdateRecordRequest(Model):
     """The JSON body of UpdateRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
     """The application of the task."""
@@ -626,15 +628,15 @@ class UpdateRecordRequest:
     """The new layout; its canvas background and regions replace the task's (R11, R16)."""
 
 
-@define(frozen=True, kw_only=True)
-class GetRecordTaskResult:
+@define(frozen=True, kw_only=True, eq=False)
+class GetRecordTaskResult(Model):
     """The result of GetRecordTask."""
     record_task: RecordTask = field(metadata={"wire": "RecordTask"})
     """The task's state and files."""
 
 
-@define(frozen=True, kw_only=True)
-class StartRecordRequest:
+@define(frozen=True, kw_only=True, eq=False)
+class StartRecordRequest(Model):
     """The JSON body of StartRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
     """
@@ -699,8 +701,8 @@ class StartRecordRequest:
     """
 
 
-@define(frozen=True, kw_only=True)
-class GetRecordTaskResponse:
+@define(frozen=True, kw_only=True, eq=False)
+class GetRecordTaskResponse(Model):
     """GetRecordTask's answer."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
     """Call metadata, with Error on failure."""

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from attrs import define, field
+
+from .._model import Model
 from enum import IntEnum, StrEnum
 from typing import Any, TypeAlias
 
@@ -83,8 +85,8 @@ class LayoutMode(IntEnum):
     SIDE_BY_SIDE = 3
 
 
-@define(frozen=True, kw_only=True)
-class Canvas:
+@define(frozen=True, kw_only=True, eq=False)
+class Canvas(Model):
     """The mixed picture's size and background."""
     width: int | None = field(default=None, metadata={"wire": "Width"})
     """Width in pixels, 2-1920 and even (R15); default 640."""
@@ -133,8 +135,8 @@ class MediaType(IntEnum):
     VIDEO_ONLY = 2
 
 
-@define(frozen=True, kw_only=True)
-class SourceCrop:
+@define(frozen=True, kw_only=True, eq=False)
+class SourceCrop(Model):
     """
     A crop of the source picture, as ratios of the source; odd pixel results are rounded to even by
     the service.
@@ -184,8 +186,8 @@ class FileFormat(StrEnum):
     M4A = 'M4A'
 
 
-@define(frozen=True, kw_only=True)
-class FileNameConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class FileNameConfig(Model):
     """How the produced files are named."""
     pattern: str | None = field(default=None, metadata={"wire": "Pattern"})
     """
@@ -214,8 +216,8 @@ class StorageType(IntEnum):
     VEIMAGEX = 3
 
 
-@define(frozen=True, kw_only=True)
-class TosConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class TosConfig(Model):
     """A Volcengine TOS destination."""
     account_id: str = field(metadata={"wire": "AccountId"})
     """
@@ -231,8 +233,8 @@ class TosConfig:
     """
 
 
-@define(frozen=True, kw_only=True)
-class VodConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class VodConfig(Model):
     """A Volcengine VOD destination."""
     account_id: str = field(metadata={"wire": "AccountId"})
     """The Volcengine main account ID that owns the space, also with a sub-user's keys (R21)."""
@@ -254,8 +256,8 @@ class CustomVendor(IntEnum):
     KODO = 4
 
 
-@define(frozen=True, kw_only=True)
-class VeImageXConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class VeImageXConfig(Model):
     """A veImageX destination; the service uses it for snapshots only, not recordings (R30)."""
     account_id: str = field(metadata={"wire": "AccountId"})
     """The Volcengine main account ID (R21)."""
@@ -284,8 +286,8 @@ The ID naming rule: 1 to 128 characters, each a letter, a digit or one of `_ @ -
 """
 
 
-@define(frozen=True, kw_only=True)
-class ErrorInfo:
+@define(frozen=True, kw_only=True, eq=False)
+class ErrorInfo(Model):
     """Why a call failed."""
     code: str = field(metadata={"wire": "Code"})
     """The error code, e.g. InvalidParameter or SignatureDoesNotMatch."""
@@ -295,8 +297,8 @@ class ErrorInfo:
     """Numeric gateway code (100xxx); absent or 0 for service errors."""
 
 
-@define(frozen=True, kw_only=True)
-class Stream:
+@define(frozen=True, kw_only=True, eq=False)
+class Stream(Model):
     """One published stream, named by its publisher and its kind."""
     user_id: Id = field(metadata={"wire": "UserId"})
     """The user who publishes the stream."""
@@ -311,8 +313,8 @@ class Stream:
     """0 the camera (audio/video) stream, default 0; 1 the screen stream."""
 
 
-@define(frozen=True, kw_only=True)
-class Encode:
+@define(frozen=True, kw_only=True, eq=False)
+class Encode(Model):
     """
     Encoding of the output. The service replaces an invalid optional value by its default (R13);
     this package rejects it instead, so what you ask for is what you get.
@@ -362,8 +364,8 @@ class Encode:
     """1 mono, 2 stereo; default 2."""
 
 
-@define(frozen=True, kw_only=True)
-class Region:
+@define(frozen=True, kw_only=True, eq=False)
+class Region(Model):
     """Where one stream is drawn; positions and sizes are ratios of the canvas in this version."""
     stream_index: int = field(metadata={"wire": "StreamIndex"})
     """The Index of the target stream drawn here (R11)."""
@@ -414,8 +416,8 @@ class Region:
     """This user's spatial audio position x, y, z, each -100..100; default [0, 0, 0]."""
 
 
-@define(frozen=True, kw_only=True)
-class Control:
+@define(frozen=True, kw_only=True, eq=False)
+class Control(Model):
     """Task controls. The 2020 push-to-CDN and spatial-audio members are gone in this version."""
     media_type: ControlMediaType | None = field(
         default=None, metadata={"wire": "MediaType"}
@@ -441,8 +443,8 @@ class Control:
     """Longest recording in seconds; default 0, which means no limit."""
 
 
-@define(frozen=True, kw_only=True)
-class FileFormatConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class FileFormatConfig(Model):
     """The container formats of the output."""
     file_format: list[FileFormat] | None = field(
         default=None, metadata={"wire": "FileFormat"}
@@ -453,8 +455,8 @@ class FileFormatConfig:
     """
 
 
-@define(frozen=True, kw_only=True)
-class CustomConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class CustomConfig(Model):
     """
     A third-party S3-compatible bucket. AccessKey and SecretKey are credentials: give a key that may
     write to the bucket and, preferably, not read it.
@@ -479,8 +481,8 @@ class CustomConfig:
     """
 
 
-@define(frozen=True, kw_only=True)
-class StopRecordRequest:
+@define(frozen=True, kw_only=True, eq=False)
+class StopRecordRequest(Model):
     """The JSON body of StopRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
     """The application of the task."""
@@ -492,8 +494,8 @@ class StopRecordRequest:
     """Your business tag."""
 
 
-@define(frozen=True, kw_only=True)
-class GetRecordTaskRequest:
+@define(frozen=True, kw_only=True, eq=False)
+class GetRecordTaskRequest(Model):
     """
     The query parameters of GetRecordTask, as an object. Its `examples` are the operation's named
     request examples (a GET has no request body to carry them).
@@ -506,8 +508,8 @@ class GetRecordTaskRequest:
     """The task to query, as named at StartRecord (R8)."""
 
 
-@define(frozen=True, kw_only=True)
-class RecordFile:
+@define(frozen=True, kw_only=True, eq=False)
+class RecordFile(Model):
     """
     One produced file. Every member is optional in this version (StartTime was required in
     2020-12-01).
@@ -539,8 +541,8 @@ class RecordFile:
     """Height in pixels."""
 
 
-@define(frozen=True, kw_only=True)
-class ResponseMetadata:
+@define(frozen=True, kw_only=True, eq=False)
+class ResponseMetadata(Model):
     """The metadata every RTC OpenAPI response carries."""
     request_id: str = field(metadata={"wire": "RequestId"})
     """Unique id of this call; quote it when asking for support."""
@@ -556,8 +558,8 @@ class ResponseMetadata:
     """Present only on failure."""
 
 
-@define(frozen=True, kw_only=True)
-class ErrorResponse:
+@define(frozen=True, kw_only=True, eq=False)
+class ErrorResponse(Model):
     """A failure envelope of any action."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
     """Call metadata; on failure Error is present."""
@@ -565,8 +567,8 @@ class ErrorResponse:
     """Absent, empty or `{}` on failure."""
 
 
-@define(frozen=True, kw_only=True)
-class Streams:
+@define(frozen=True, kw_only=True, eq=False)
+class Streams(Model):
     """A list of streams, used as an allow-list (TargetStreams) or a block-list (ExcludeStreams)."""
     stream_list: list[Stream] | None = field(
         default=None, metadata={"wire": "StreamList"}
@@ -577,8 +579,8 @@ class Streams:
     """
 
 
-@define(frozen=True, kw_only=True)
-class CustomLayout:
+@define(frozen=True, kw_only=True, eq=False)
+class CustomLayout(Model):
     """
     A custom layout; every target stream needs exactly one region, else InvalidParameter (R11).
     """
@@ -590,8 +592,8 @@ class CustomLayout:
     """
 
 
-@define(frozen=True, kw_only=True)
-class StorageConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class StorageConfig(Model):
     """
     Where the files are stored. Type (default 0) selects the one sub-configuration that must be
     present with its required members; the others are presumably ignored (R29, U).
@@ -616,8 +618,8 @@ class StorageConfig:
     """The veImageX service; needed when Type is 3, which recording does not serve (R29, R30)."""
 
 
-@define(frozen=True, kw_only=True)
-class StartRecordResponse:
+@define(frozen=True, kw_only=True, eq=False)
+class StartRecordResponse(Model):
     """StartRecord's answer; Result is "ok" on success and empty or absent on failure."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
     """Call metadata, with Error on failure."""
@@ -625,8 +627,8 @@ class StartRecordResponse:
     """"ok" on success."""
 
 
-@define(frozen=True, kw_only=True)
-class StopRecordResponse:
+@define(frozen=True, kw_only=True, eq=False)
+class StopRecordResponse(Model):
     """StopRecord's answer; Result is "ok" on success."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
     """Call metadata, with Error on failure."""
@@ -634,8 +636,8 @@ class StopRecordResponse:
     """"ok" on success."""
 
 
-@define(frozen=True, kw_only=True)
-class UpdateRecordResponse:
+@define(frozen=True, kw_only=True, eq=False)
+class UpdateRecordResponse(Model):
     """UpdateRecord's answer; Result is "ok" on success."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
     """Call metadata, with Error on failure."""
@@ -643,8 +645,8 @@ class UpdateRecordResponse:
     """"ok" on success."""
 
 
-@define(frozen=True, kw_only=True)
-class RecordTask:
+@define(frozen=True, kw_only=True, eq=False)
+class RecordTask(Model):
     """A recording task's state."""
     start_time: int | None = field(default=None, metadata={"wire": "StartTime"})
     """When the task started, Unix milliseconds."""
@@ -665,8 +667,8 @@ class RecordTask:
     """The files produced so far."""
 
 
-@define(frozen=True, kw_only=True)
-class Layout:
+@define(frozen=True, kw_only=True, eq=False)
+class Layout(Model):
     """
     The layout of the mixed picture (mixed mode only, R7). The data-structure page still lists
     MainVideoStreamIndex, but the Go SDK type has no such member (the Go type wins): it is not
@@ -692,8 +694,8 @@ class Layout:
     """The canvas and the regions, used when LayoutMode is 2 (R11)."""
 
 
-@define(frozen=True, kw_only=True)
-class UpdateRecordRequest:
+@define(frozen=True, kw_only=True, eq=False)
+class UpdateRecordRequest(Model):
     """The JSON body of UpdateRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
     """The application of the task."""
@@ -717,15 +719,15 @@ class UpdateRecordRequest:
     """
 
 
-@define(frozen=True, kw_only=True)
-class GetRecordTaskResult:
+@define(frozen=True, kw_only=True, eq=False)
+class GetRecordTaskResult(Model):
     """The result of GetRecordTask."""
     record_task: RecordTask = field(metadata={"wire": "RecordTask"})
     """The task's state and files; always present in a result of this version."""
 
 
-@define(frozen=True, kw_only=True)
-class StartRecordRequest:
+@define(frozen=True, kw_only=True, eq=False)
+class StartRecordRequest(Model):
     """The JSON body of StartRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
     """
@@ -793,8 +795,8 @@ class StartRecordRequest:
     """
 
 
-@define(frozen=True, kw_only=True)
-class GetRecordTaskResponse:
+@define(frozen=True, kw_only=True, eq=False)
+class GetRecordTaskResponse(Model):
     """GetRecordTask's answer."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
     """Call metadata, with Error on failure."""

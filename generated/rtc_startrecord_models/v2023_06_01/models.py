@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from attrs import define, field
+
+from .._model import Model
 from enum import IntEnum, StrEnum
 from typing import Any, TypeAlias
 
@@ -83,8 +85,8 @@ class LayoutMode(IntEnum):
     SIDE_BY_SIDE = 3
 
 
-@define(frozen=True, kw_only=True)
-class Canvas:
+@define(frozen=True, kw_only=True, eq=False)
+class Canvas(Model):
     """The mixed picture's size and background."""
     width: int | None = field(default=None, metadata={"wire": "Width"})
     """Width in pixels, even (R15), 2-1920; default 640."""
@@ -131,8 +133,8 @@ class MediaType(IntEnum):
     VIDEO_ONLY = 2
 
 
-@define(frozen=True, kw_only=True)
-class SourceCrop:
+@define(frozen=True, kw_only=True, eq=False)
+class SourceCrop(Model):
     """
     A crop of the source picture, as ratios of the source; odd pixel results are rounded to even.
     """
@@ -217,8 +219,8 @@ class StorageType(IntEnum):
     VEIMAGEX = 3
 
 
-@define(frozen=True, kw_only=True)
-class TosConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class TosConfig(Model):
     """A Volcengine TOS bucket."""
     account_id: str = field(metadata={"wire": "AccountId"})
     """
@@ -230,8 +232,8 @@ class TosConfig:
     """The bucket's region code from the vendor's region table (not retrieved, U); default 0."""
 
 
-@define(frozen=True, kw_only=True)
-class VodConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class VodConfig(Model):
     """A Volcengine VOD space."""
     account_id: str = field(metadata={"wire": "AccountId"})
     """The main account ID owning the space, also when a sub-user's keys sign (R21)."""
@@ -253,8 +255,8 @@ class CustomVendor(IntEnum):
     KODO = 4
 
 
-@define(frozen=True, kw_only=True)
-class VeImageXConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class VeImageXConfig(Model):
     """A veImageX service; for snapshots only, not recordings (R30)."""
     account_id: str = field(metadata={"wire": "AccountId"})
     """The main account ID owning the service (R21)."""
@@ -264,8 +266,8 @@ class VeImageXConfig:
     """The service's region code (table not retrieved, U); default 0."""
 
 
-@define(frozen=True, kw_only=True)
-class FileNameConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class FileNameConfig(Model):
     """
     How produced files are named: Prefix + Pattern + a random suffix on TOS and S3-compatible
     storage, Pattern + a random suffix on VOD (R22, R35).
@@ -316,8 +318,8 @@ The ID naming rule: 1 to 128 characters, each a letter, a digit or one of `_ @ -
 """
 
 
-@define(frozen=True, kw_only=True)
-class ErrorInfo:
+@define(frozen=True, kw_only=True, eq=False)
+class ErrorInfo(Model):
     """Why a call failed."""
     code: str = field(metadata={"wire": "Code"})
     """The error code, e.g. InvalidParameter or SignatureDoesNotMatch."""
@@ -327,8 +329,8 @@ class ErrorInfo:
     """Numeric gateway code (100xxx); absent or 0 for service errors."""
 
 
-@define(frozen=True, kw_only=True)
-class Stream:
+@define(frozen=True, kw_only=True, eq=False)
+class Stream(Model):
     """One published stream, named by its publisher and kind."""
     user_id: Id = field(metadata={"wire": "UserId"})
     """The user who publishes the stream."""
@@ -343,8 +345,8 @@ class Stream:
     """0 the camera (audio/video) stream, the default; 1 the screen stream."""
 
 
-@define(frozen=True, kw_only=True)
-class Encode:
+@define(frozen=True, kw_only=True, eq=False)
+class Encode(Model):
     """
     Encoding parameters. The service replaces an invalid optional value by its default (R13); this
     package rejects it instead, so what you ask for is what you get.
@@ -395,8 +397,8 @@ class Encode:
     """1 mono, 2 stereo (default)."""
 
 
-@define(frozen=True, kw_only=True)
-class Region:
+@define(frozen=True, kw_only=True, eq=False)
+class Region(Model):
     """
     Where one stream is drawn on the canvas. New in 2023-06-01: position and size are whole pixels
     of the canvas (default 640 x 480 when Canvas gives no size), no longer ratios. LocationX + Width
@@ -460,8 +462,8 @@ class Region:
     """
 
 
-@define(frozen=True, kw_only=True)
-class SEIConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class SEIConfig(Model):
     """
     Supplemental enhancement information (SEI) written into the stream; a push-to-CDN feature (R27).
     """
@@ -508,8 +510,8 @@ class SEIConfig:
     """Whether non-key frames may carry SEI too (true) or key frames only (false, default)."""
 
 
-@define(frozen=True, kw_only=True)
-class AudienceSpatialOrientation:
+@define(frozen=True, kw_only=True, eq=False)
+class AudienceSpatialOrientation(Model):
     """Three vectors that must be pairwise perpendicular (R20); otherwise the defaults apply."""
     forward: Vector3 | None = field(default=None, metadata={"wire": "Forward"})
     """Facing direction; default [1, 0, 0]."""
@@ -519,8 +521,8 @@ class AudienceSpatialOrientation:
     """Upward direction; default [0, 0, 1]."""
 
 
-@define(frozen=True, kw_only=True)
-class CustomConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class CustomConfig(Model):
     """
     A bucket on third-party S3-compatible storage. Its keys should allow writing to the bucket and,
     as least privilege, not reading.
@@ -542,8 +544,8 @@ class CustomConfig:
     """The bucket's region code, vendor-specific (table not retrieved, U); default 0."""
 
 
-@define(frozen=True, kw_only=True)
-class FileFormatConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class FileFormatConfig(Model):
     """The container formats to produce."""
     file_format: list[FileFormat] | None = field(
         default=None, metadata={"wire": "FileFormat"}
@@ -554,8 +556,8 @@ class FileFormatConfig:
     """
 
 
-@define(frozen=True, kw_only=True)
-class StopRecordRequest:
+@define(frozen=True, kw_only=True, eq=False)
+class StopRecordRequest(Model):
     """The JSON body of StopRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
     """The application of the task."""
@@ -567,8 +569,8 @@ class StopRecordRequest:
     """Your business tag."""
 
 
-@define(frozen=True, kw_only=True)
-class GetRecordTaskRequest:
+@define(frozen=True, kw_only=True, eq=False)
+class GetRecordTaskRequest(Model):
     """
     The query parameters of GetRecordTask, as an object. Its `examples` are the operation's named
     request examples (a GET has no request body to carry them).
@@ -581,8 +583,8 @@ class GetRecordTaskRequest:
     """The task to query, as named at start (R8)."""
 
 
-@define(frozen=True, kw_only=True)
-class RecordFile:
+@define(frozen=True, kw_only=True, eq=False)
+class RecordFile(Model):
     """One produced file; every member optional in this version's SDK."""
     start_time: int | None = field(default=None, metadata={"wire": "StartTime"})
     """When the file was created, Unix milliseconds."""
@@ -610,8 +612,8 @@ class RecordFile:
     """Height in pixels."""
 
 
-@define(frozen=True, kw_only=True)
-class ResponseMetadata:
+@define(frozen=True, kw_only=True, eq=False)
+class ResponseMetadata(Model):
     """The metadata every RTC OpenAPI response carries."""
     request_id: str = field(metadata={"wire": "RequestId"})
     """Unique id of this call; quote it when asking for support."""
@@ -627,8 +629,8 @@ class ResponseMetadata:
     """Present only on failure."""
 
 
-@define(frozen=True, kw_only=True)
-class ErrorResponse:
+@define(frozen=True, kw_only=True, eq=False)
+class ErrorResponse(Model):
     """A failure envelope of any action."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
     """Call metadata; on failure Error is present."""
@@ -636,8 +638,8 @@ class ErrorResponse:
     """Absent, empty or `{}` on failure."""
 
 
-@define(frozen=True, kw_only=True)
-class Streams:
+@define(frozen=True, kw_only=True, eq=False)
+class Streams(Model):
     """A list of streams, used as an allow-list or a block-list."""
     stream_list: list[Stream] | None = field(
         default=None, metadata={"wire": "StreamList"}
@@ -648,8 +650,8 @@ class Streams:
     """
 
 
-@define(frozen=True, kw_only=True)
-class CustomLayout:
+@define(frozen=True, kw_only=True, eq=False)
+class CustomLayout(Model):
     """A custom layout; every target stream needs exactly one region (R11)."""
     canvas: Canvas | None = field(default=None, metadata={"wire": "Canvas"})
     """The whole picture; its size is the frame the regions' pixels refer to (R16)."""
@@ -660,8 +662,8 @@ class CustomLayout:
     """
 
 
-@define(frozen=True, kw_only=True)
-class SpatialConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class SpatialConfig(Model):
     """Spatial audio settings of the listener."""
     enable_spatial_render: bool | None = field(
         default=None, metadata={"wire": "EnableSpatialRender"}
@@ -677,8 +679,8 @@ class SpatialConfig:
     """The listener's orientation."""
 
 
-@define(frozen=True, kw_only=True)
-class StorageConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class StorageConfig(Model):
     """
     Where the produced files are stored. Type selects the one sub-config that must be present with
     its required members; the others are presumably ignored (R29, U).
@@ -699,8 +701,8 @@ class StorageConfig:
     """The veImageX service, for Type 3, which serves snapshots, not recordings (R29, R30)."""
 
 
-@define(frozen=True, kw_only=True)
-class StartRecordResponse:
+@define(frozen=True, kw_only=True, eq=False)
+class StartRecordResponse(Model):
     """StartRecord's answer; Result is "ok" on success (U in this version) and absent on failure."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
     """Call metadata, with Error on failure."""
@@ -708,8 +710,8 @@ class StartRecordResponse:
     """"ok" on success (U: the SDK says nothing)."""
 
 
-@define(frozen=True, kw_only=True)
-class StopRecordResponse:
+@define(frozen=True, kw_only=True, eq=False)
+class StopRecordResponse(Model):
     """StopRecord's answer; Result is "ok" on success (U)."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
     """Call metadata, with Error on failure."""
@@ -717,8 +719,8 @@ class StopRecordResponse:
     """"ok" on success (U: the SDK says nothing)."""
 
 
-@define(frozen=True, kw_only=True)
-class UpdateRecordResponse:
+@define(frozen=True, kw_only=True, eq=False)
+class UpdateRecordResponse(Model):
     """UpdateRecord's answer; Result is "ok" on success (U)."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
     """Call metadata, with Error on failure."""
@@ -726,8 +728,8 @@ class UpdateRecordResponse:
     """"ok" on success (U: the SDK says nothing)."""
 
 
-@define(frozen=True, kw_only=True)
-class RecordTask:
+@define(frozen=True, kw_only=True, eq=False)
+class RecordTask(Model):
     """A recording task's state."""
     start_time: int | None = field(default=None, metadata={"wire": "StartTime"})
     """When the task started, Unix milliseconds."""
@@ -748,8 +750,8 @@ class RecordTask:
     """The files produced so far."""
 
 
-@define(frozen=True, kw_only=True)
-class Layout:
+@define(frozen=True, kw_only=True, eq=False)
+class Layout(Model):
     """The layout of the mixed picture (mixed mode only, R7)."""
     layout_mode: LayoutMode | None = field(
         default=None, metadata={"wire": "LayoutMode"}
@@ -768,8 +770,8 @@ class Layout:
     """The canvas and the regions, used when LayoutMode is 2 (R11)."""
 
 
-@define(frozen=True, kw_only=True)
-class Control:
+@define(frozen=True, kw_only=True, eq=False)
+class Control(Model):
     """
     Task control options. The SDK type is shared with push-to-CDN: PushStreamMode and SEIConfig are
     push-to-CDN features whose effect on a recording is undocumented (R27).
@@ -812,8 +814,8 @@ class Control:
     """Spatial audio rendering of the listener."""
 
 
-@define(frozen=True, kw_only=True)
-class UpdateRecordRequest:
+@define(frozen=True, kw_only=True, eq=False)
+class UpdateRecordRequest(Model):
     """The JSON body of UpdateRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
     """The application of the task."""
@@ -837,8 +839,8 @@ class UpdateRecordRequest:
     """
 
 
-@define(frozen=True, kw_only=True)
-class GetRecordTaskResult:
+@define(frozen=True, kw_only=True, eq=False)
+class GetRecordTaskResult(Model):
     """The result of GetRecordTask."""
     record_task: RecordTask | None = field(
         default=None, metadata={"wire": "RecordTask"}
@@ -846,8 +848,8 @@ class GetRecordTaskResult:
     """The task's state and files; optional in this version's SDK (required in 2022-06-01)."""
 
 
-@define(frozen=True, kw_only=True)
-class StartRecordRequest:
+@define(frozen=True, kw_only=True, eq=False)
+class StartRecordRequest(Model):
     """The JSON body of StartRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
     """
@@ -915,8 +917,8 @@ class StartRecordRequest:
     """
 
 
-@define(frozen=True, kw_only=True)
-class GetRecordTaskResponse:
+@define(frozen=True, kw_only=True, eq=False)
+class GetRecordTaskResponse(Model):
     """GetRecordTask's answer."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
     """Call metadata, with Error on failure."""

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from attrs import define, field
+
+from .._model import Model
 from enum import IntEnum, StrEnum
 from typing import Any, TypeAlias
 
@@ -83,8 +85,8 @@ class LayoutMode(IntEnum):
     SIDE_BY_SIDE = 3
 
 
-@define(frozen=True, kw_only=True)
-class Canvas:
+@define(frozen=True, kw_only=True, eq=False)
+class Canvas(Model):
     """The mixed picture's size and background."""
     width: int | None = field(default=None, metadata={"wire": "Width"})
     """Width in pixels, even (R15), 2-1920; default 640."""
@@ -134,8 +136,8 @@ class MediaType(IntEnum):
     VIDEO_ONLY = 2
 
 
-@define(frozen=True, kw_only=True)
-class SourceCrop:
+@define(frozen=True, kw_only=True, eq=False)
+class SourceCrop(Model):
     """
     A crop of the source picture, as ratios of the source (ratios in every version); odd pixel
     results are rounded to even.
@@ -185,8 +187,8 @@ class FileFormat(StrEnum):
     M4A = 'M4A'
 
 
-@define(frozen=True, kw_only=True)
-class FileNameConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class FileNameConfig(Model):
     """
     File naming. TOS and S3-compatible storage: Prefix path + Pattern + random suffix; VOD: Pattern
     + random suffix. Names may repeat on VOD; on TOS and S3 a repeated name overwrites the older
@@ -218,8 +220,8 @@ class StorageType(IntEnum):
     VEIMAGEX = 3
 
 
-@define(frozen=True, kw_only=True)
-class TosConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class TosConfig(Model):
     """A Volcengine TOS destination."""
     account_id: str = field(metadata={"wire": "AccountId"})
     """
@@ -254,8 +256,8 @@ class CustomVendor(IntEnum):
     KODO = 4
 
 
-@define(frozen=True, kw_only=True)
-class VeImageXConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class VeImageXConfig(Model):
     """A veImageX destination (snapshot tasks only, R30)."""
     account_id: str = field(metadata={"wire": "AccountId"})
     """The Volcengine main account ID (R21)."""
@@ -284,8 +286,8 @@ The ID naming rule: 1 to 128 characters, each a letter, a digit or one of `_ @ -
 """
 
 
-@define(frozen=True, kw_only=True)
-class ErrorInfo:
+@define(frozen=True, kw_only=True, eq=False)
+class ErrorInfo(Model):
     """Why a call failed."""
     code: str = field(metadata={"wire": "Code"})
     """The error code, e.g. InvalidParameter or SignatureDoesNotMatch."""
@@ -295,8 +297,8 @@ class ErrorInfo:
     """Numeric gateway code (100xxx); absent or 0 for service errors."""
 
 
-@define(frozen=True, kw_only=True)
-class Stream:
+@define(frozen=True, kw_only=True, eq=False)
+class Stream(Model):
     """One published stream, named by its publisher and kind."""
     user_id: Id = field(metadata={"wire": "UserId"})
     """The user who publishes the stream."""
@@ -311,8 +313,8 @@ class Stream:
     """0 the camera (audio/video) stream, default 0; 1 the screen stream."""
 
 
-@define(frozen=True, kw_only=True)
-class Encode:
+@define(frozen=True, kw_only=True, eq=False)
+class Encode(Model):
     """
     Encoding of the output. This version's SDK text no longer says that invalid optional values fall
     back to defaults (R13, U); the package rejects them, so what you ask for is what you get.
@@ -365,8 +367,8 @@ class Encode:
     """1 mono, 2 stereo; default 2."""
 
 
-@define(frozen=True, kw_only=True)
-class Region:
+@define(frozen=True, kw_only=True, eq=False)
+class Region(Model):
     """
     Where one stream is drawn on the canvas. Positions and sizes are integer pixels in this version
     (ratios up to 2022-06-01). The canvas is Canvas.Width x Canvas.Height, or 640 x 480 when absent;
@@ -435,8 +437,8 @@ class Region:
     """
 
 
-@define(frozen=True, kw_only=True)
-class Control:
+@define(frozen=True, kw_only=True, eq=False)
+class Control(Model):
     """Advanced task options. The push-to-CDN members of 2023-06-01 are gone from this version."""
     media_type: ControlMediaType | None = field(
         default=None, metadata={"wire": "MediaType"}
@@ -478,8 +480,8 @@ class Control:
     """
 
 
-@define(frozen=True, kw_only=True)
-class FileFormatConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class FileFormatConfig(Model):
     """The output container formats."""
     file_format: list[FileFormat] | None = field(
         default=None, metadata={"wire": "FileFormat"}
@@ -490,8 +492,8 @@ class FileFormatConfig:
     """
 
 
-@define(frozen=True, kw_only=True)
-class VodConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class VodConfig(Model):
     """A Volcengine VOD destination."""
     account_id: str = field(metadata={"wire": "AccountId"})
     """The Volcengine main account ID that owns the space, also with a sub-user's keys (R21)."""
@@ -509,8 +511,8 @@ class VodConfig:
     """VOD storage class of the uploaded media; default 1 (standard)."""
 
 
-@define(frozen=True, kw_only=True)
-class CustomConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class CustomConfig(Model):
     """
     A third-party S3-compatible bucket. AccessKey, SecretKey and SecurityToken are credentials: give
     them write access to the bucket only, and expect this package never to print, log or echo them.
@@ -537,8 +539,8 @@ class CustomConfig:
     """
 
 
-@define(frozen=True, kw_only=True)
-class StopRecordRequest:
+@define(frozen=True, kw_only=True, eq=False)
+class StopRecordRequest(Model):
     """The JSON body of StopRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
     """The application of the task (ID rule applied as in 2020-12-01, U)."""
@@ -550,8 +552,8 @@ class StopRecordRequest:
     """Your business tag."""
 
 
-@define(frozen=True, kw_only=True)
-class GetRecordTaskRequest:
+@define(frozen=True, kw_only=True, eq=False)
+class GetRecordTaskRequest(Model):
     """
     The query parameters of GetRecordTask, as an object. Its `examples` are the operation's named
     request examples (a GET has no request body to carry them).
@@ -564,8 +566,8 @@ class GetRecordTaskRequest:
     """The task to query."""
 
 
-@define(frozen=True, kw_only=True)
-class RecordFile:
+@define(frozen=True, kw_only=True, eq=False)
+class RecordFile(Model):
     """One produced file."""
     start_time: int | None = field(default=None, metadata={"wire": "StartTime"})
     """When the file was created, Unix milliseconds (optional in this version's SDK)."""
@@ -591,8 +593,8 @@ class RecordFile:
     """Height in pixels."""
 
 
-@define(frozen=True, kw_only=True)
-class ResponseMetadata:
+@define(frozen=True, kw_only=True, eq=False)
+class ResponseMetadata(Model):
     """The metadata every RTC OpenAPI response carries."""
     request_id: str = field(metadata={"wire": "RequestId"})
     """Unique id of this call; quote it when asking for support."""
@@ -608,8 +610,8 @@ class ResponseMetadata:
     """Present only on failure."""
 
 
-@define(frozen=True, kw_only=True)
-class ErrorResponse:
+@define(frozen=True, kw_only=True, eq=False)
+class ErrorResponse(Model):
     """A failure envelope of any action."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
     """Call metadata; on failure Error is present."""
@@ -617,8 +619,8 @@ class ErrorResponse:
     """Absent, empty or `{}` on failure."""
 
 
-@define(frozen=True, kw_only=True)
-class Streams:
+@define(frozen=True, kw_only=True, eq=False)
+class Streams(Model):
     """A list of streams, used as an allow-list or a block-list."""
     stream_list: list[Stream] | None = field(
         default=None, metadata={"wire": "StreamList"}
@@ -629,8 +631,8 @@ class Streams:
     """
 
 
-@define(frozen=True, kw_only=True)
-class CustomLayout:
+@define(frozen=True, kw_only=True, eq=False)
+class CustomLayout(Model):
     """
     A custom layout; every target stream needs exactly one region, or the service answers
     InvalidParameter (R11).
@@ -641,8 +643,8 @@ class CustomLayout:
     """One region per target stream (R11), each inside the canvas (R16)."""
 
 
-@define(frozen=True, kw_only=True)
-class StorageConfig:
+@define(frozen=True, kw_only=True, eq=False)
+class StorageConfig(Model):
     """
     Where the files go. Type selects the one sub-config that must be present with its required
     members; sub-configs of other types are presumably ignored (R29, U).
@@ -666,8 +668,8 @@ class StorageConfig:
     """
 
 
-@define(frozen=True, kw_only=True)
-class StartRecordResponse:
+@define(frozen=True, kw_only=True, eq=False)
+class StartRecordResponse(Model):
     """StartRecord's answer; Result is present on success and absent on failure."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
     """Call metadata, with Error on failure."""
@@ -678,8 +680,8 @@ class StartRecordResponse:
     """
 
 
-@define(frozen=True, kw_only=True)
-class StopRecordResponse:
+@define(frozen=True, kw_only=True, eq=False)
+class StopRecordResponse(Model):
     """StopRecord's answer; Result is "ok" on success."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
     """Call metadata, with Error on failure."""
@@ -687,8 +689,8 @@ class StopRecordResponse:
     """"ok" on success; empty or absent on failure."""
 
 
-@define(frozen=True, kw_only=True)
-class UpdateRecordResponse:
+@define(frozen=True, kw_only=True, eq=False)
+class UpdateRecordResponse(Model):
     """UpdateRecord's answer; Result is "ok" on success."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
     """Call metadata, with Error on failure."""
@@ -696,8 +698,8 @@ class UpdateRecordResponse:
     """"ok" on success, presumably (U: this SDK version has no comment on it)."""
 
 
-@define(frozen=True, kw_only=True)
-class RecordTask:
+@define(frozen=True, kw_only=True, eq=False)
+class RecordTask(Model):
     """A recording task's state."""
     start_time: int | None = field(default=None, metadata={"wire": "StartTime"})
     """When the task started, Unix milliseconds."""
@@ -715,8 +717,8 @@ class RecordTask:
     """The files produced so far."""
 
 
-@define(frozen=True, kw_only=True)
-class Layout:
+@define(frozen=True, kw_only=True, eq=False)
+class Layout(Model):
     """The layout of the mixed picture (mixed mode only, R7)."""
     layout_mode: LayoutMode | None = field(
         default=None, metadata={"wire": "LayoutMode"}
@@ -738,8 +740,8 @@ class Layout:
     """The canvas and the regions, used when LayoutMode is 2 (R11)."""
 
 
-@define(frozen=True, kw_only=True)
-class UpdateRecordRequest:
+@define(frozen=True, kw_only=True, eq=False)
+class UpdateRecordRequest(Model):
     """The JSON body of UpdateRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
     """The application of the task."""
@@ -763,8 +765,8 @@ class UpdateRecordRequest:
     """
 
 
-@define(frozen=True, kw_only=True)
-class GetRecordTaskResult:
+@define(frozen=True, kw_only=True, eq=False)
+class GetRecordTaskResult(Model):
     """The result of GetRecordTask."""
     record_task: RecordTask | None = field(
         default=None, metadata={"wire": "RecordTask"}
@@ -772,8 +774,8 @@ class GetRecordTaskResult:
     """The task's state and files; optional in this version's SDK."""
 
 
-@define(frozen=True, kw_only=True)
-class StartRecordRequest:
+@define(frozen=True, kw_only=True, eq=False)
+class StartRecordRequest(Model):
     """The JSON body of StartRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
     """
@@ -836,8 +838,8 @@ class StartRecordRequest:
     """
 
 
-@define(frozen=True, kw_only=True)
-class GetRecordTaskResponse:
+@define(frozen=True, kw_only=True, eq=False)
+class GetRecordTaskResponse(Model):
     """GetRecordTask's answer."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
     """Call metadata, with Error on failure."""
