@@ -13,8 +13,16 @@ Exit codes (every command):
 * 130 -- interrupted (Ctrl-C), except ``serve``, for which Ctrl-C / SIGTERM is the normal stop (0).
 
 Problems print as ``FILE: PATH: RULE: MESSAGE``, warnings with `` (warning)`` appended (the
-format of `Problem.__str__`); ``--json`` prints a list of
-``{"file", "path", "rule", "message", "severity"}`` objects instead.
+format of `Problem.__str__`); ``--json`` prints ``{"version", "action", "problems"}`` instead,
+``problems`` a list of ``{"file", "path", "rule", "message", "severity"}`` objects.
+
+``--api-version`` (``validate``, ``start``, ``stop``, ``update``, ``get``, ``preview``) picks the
+API version of the bodies: for validation, for the client, for the preview; default 2020-12-01.
+
+Bucket credentials in a body (the properties the spec marks ``writeOnly``: ``AccessKey``,
+``SecretKey``, ``SecurityToken`` of ``StorageConfig.CustomConfig``) are never printed: the
+``--dry-run`` body, ``--json`` output, responses, problems and error messages show
+``"<redacted>"`` in their place.
 """
 
 from __future__ import annotations
@@ -23,12 +31,13 @@ import argparse
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -48,6 +57,15 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 STDIN_NAME = "<stdin>"
+
+REDACTED = "<redacted>"
+
+#: Hidden in every version, beside the version's own `spec.secret_keys`: so that a body sent with
+#: the wrong --api-version (where these are unknown keys) still never shows them. A test keeps
+#: this equal to the union of `spec.secret_keys` over all versions.
+CROSS_VERSION_SECRET_KEYS = frozenset({"AccessKey", "SecretKey", "SecurityToken"})
+
+RECOMMENDED_VERSION = "2023-11-01"
 
 STATUS_NAMES = {
     "unknown_error": 0,
@@ -91,6 +109,99 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+class Redactor:
+    """Hides the bucket credentials of the bodies read so far in everything the CLI prints.
+
+    `learn(body)` records the values of the secret keys (the spec's writeOnly properties, see
+    `rtc_startrecord.spec.secret_keys`) anywhere in a body; `data` replaces them in JSON data,
+    `text` in messages (also a value quoted inside a serialized object), `problem` in a Problem.
+    """
+
+    def __init__(self) -> None:
+        self.keys: frozenset[str] = CROSS_VERSION_SECRET_KEYS
+        self.paths: list[str] = []  # where secrets were found, in reading order
+        self._strings: list[str] = []
+        self._others: list[str] = []  # JSON forms of non-string values under a secret key
+        self._kv: re.Pattern[str] | None = None
+        self._at_secret: re.Pattern[str] | None = None
+
+    def learn(self, body: Any, version: str) -> None:
+        from . import spec
+
+        keys = self.keys | spec.secret_keys(version)
+        if keys != self.keys or self._kv is None:
+            self.keys = keys
+            names = "|".join(re.escape(k) for k in sorted(keys))
+            value = r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[^,}\]\s]+"
+            self._kv = re.compile(rf"(?P<key>([\"'])(?:{names})\2\s*:\s*)(?:{value})")
+            self._at_secret = re.compile(rf"\.(?:{names})(?=$|[.\[])")
+        self._walk(body, "$")
+
+    def _walk(self, node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                here = f"{path}.{key}"
+                if key in self.keys:
+                    self.paths.append(here)
+                    if isinstance(value, str):
+                        if value:
+                            self._strings.append(value)
+                    else:
+                        with suppress(TypeError, ValueError):  # not JSON: nothing prints it
+                            self._others.append(json.dumps(value, separators=(",", ":")))
+                else:
+                    self._walk(value, here)
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                self._walk(value, f"{path}[{i}]")
+
+    @property
+    def found(self) -> bool:
+        return bool(self.paths)
+
+    def data(self, value: Any) -> Any:
+        """A copy of JSON data with the value of every secret key replaced by "<redacted>"."""
+        if isinstance(value, dict):
+            return {k: REDACTED if k in self.keys else self.data(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.data(v) for v in value]
+        return value
+
+    def json(self, value: Any) -> str:
+        """JSON data as the CLI prints it, secret keys and any echoed secret value hidden."""
+        return self.text(_dump(self.data(value)))
+
+    def text(self, text: str, *, at_secret: bool = False) -> str:
+        """`text` with every secret value the bodies hold replaced by <redacted>."""
+        if not self.paths:
+            return text
+        for secret in sorted(self._strings, key=len, reverse=True):
+            forms = {
+                json.dumps(secret),
+                json.dumps(secret, ensure_ascii=False),
+                repr(secret),
+            }
+            for form in sorted(forms, key=len, reverse=True):
+                text = text.replace(form, f'"{REDACTED}"')
+            if len(secret) >= 4:  # shorter ones only where quoted, not to garble other words
+                text = text.replace(secret, REDACTED)
+        if at_secret:
+            for form in sorted(set(self._others), key=len, reverse=True):
+                text = re.sub(rf"(?<![\w.]){re.escape(form)}(?![\w.])", REDACTED, text)
+        if self._kv is not None:
+            text = self._kv.sub(lambda m: f'{m.group("key")}"{REDACTED}"', text)
+        return text
+
+    def problem(self, p: Problem) -> Problem:
+        at_secret = self._at_secret is not None and bool(self._at_secret.search(p.path))
+        message = self.text(p.message, at_secret=at_secret)
+        if message == p.message:
+            return p
+        import attrs
+
+        return attrs.evolve(p, message=message)
+
+
 def _problem_line(name: str, p: Problem) -> str:
     return f"{name}: {p}"
 
@@ -98,6 +209,28 @@ def _problem_line(name: str, p: Problem) -> str:
 def _problem_json(name: str, p: Problem) -> dict[str, str]:
     return {"file": name, "path": p.path, "rule": p.rule, "message": p.message,
             "severity": p.severity}  # fmt: skip
+
+
+def _problems_json(version: str, action: str, problems: list[dict[str, str]]) -> str:
+    return _dump({"version": version, "action": action, "problems": problems})
+
+
+def _version_hint(body: Any, action: str, version: str) -> str | None:
+    """When `body` has errors as `version` but none as other versions: which to use instead."""
+    from . import spec
+    from .validation import has_errors, validate
+
+    fits = [
+        other
+        for other in spec.API_VERSIONS
+        if other != version and not has_errors(validate(body, action=action, version=other))
+    ]
+    if not fits:
+        return None
+    return (
+        f"the body is valid {action} for API version {', '.join(fits)}, not for {version}: "
+        f"did you mean --api-version {fits[-1]}?"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -181,12 +314,29 @@ class _DropClientValidationWarnings(logging.Filter):
         )
 
 
+class _RedactLogs(logging.Filter):
+    """Hide the bodies' bucket credentials in log lines too (no log line should hold one)."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.redactor.found:
+            message = record.getMessage()
+            cleaned = self.redactor.text(message)
+            if cleaned != message:
+                record.msg, record.args = cleaned, None
+        return True
+
+
 @contextmanager
-def _logging(verbose: int) -> Iterator[None]:
+def _logging(verbose: int, redactor: Redactor) -> Iterator[None]:
     logger = logging.getLogger("rtc_startrecord")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(f"{PROG}: %(levelname)s: %(name)s: %(message)s"))
     handler.addFilter(_DropClientValidationWarnings())
+    handler.addFilter(_RedactLogs(redactor))
     old_level, old_propagate = logger.level, logger.propagate
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
@@ -206,6 +356,8 @@ def _logging(verbose: int) -> Iterator[None]:
 def cmd_validate(args: argparse.Namespace) -> int:
     from .validation import validate
 
+    redactor: Redactor = args.redactor
+    version: str = args.api_version
     found: list[dict[str, str]] = []
     errors = warnings = unreadable = 0
     for path in args.files:
@@ -216,7 +368,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             _err(f"{PROG}: error: {exc}")
             unreadable += 1
             continue
-        for p in validate(body, action=args.action):
+        redactor.learn(body, version)
+        problems = [redactor.problem(p) for p in validate(body, action=args.action,
+                                                          version=version)]  # fmt: skip
+        for p in problems:
             if p.severity == "error":
                 errors += 1
             else:
@@ -225,11 +380,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 found.append(_problem_json(name, p))
             else:
                 _out(_problem_line(name, p))
+        if any(p.severity == "error" for p in problems):
+            hint = _version_hint(body, args.action, version)
+            if hint:
+                _err(f"{name}: {hint}")
     if args.json:
-        _out(_dump(found))
+        _out(_problems_json(version, args.action, found))
     files = len(args.files)
     unread = f", {unreadable} unreadable" if unreadable else ""
-    _err(f"{PROG}: checked {files} file{'s' if files != 1 else ''} as {args.action}: "
+    _err(f"{PROG}: checked {files} file{'s' if files != 1 else ''} as {args.action} "
+         f"(API version {version}): "
          f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}{unread}")  # fmt: skip
     if unreadable:
         return EXIT_USAGE
@@ -240,25 +400,31 @@ def cmd_validate(args: argparse.Namespace) -> int:
 # The actions: start, stop, update, get
 
 
-def _check_body(name: str, body: dict[str, Any], action: str, as_json: bool) -> None:
+def _check_body(args: argparse.Namespace, name: str, body: dict[str, Any], action: str) -> None:
     """Validate before anything is built or sent: errors -> exit 1, warnings -> stderr."""
     from .validation import validate
 
-    problems = validate(body, action=action)
+    redactor: Redactor = args.redactor
+    version: str = args.api_version
+    problems = [redactor.problem(p) for p in validate(body, action=action, version=version)]
     if any(p.severity == "error" for p in problems):
-        if as_json:
-            _out(_dump([_problem_json(name, p) for p in problems]))
+        if args.json:
+            _out(_problems_json(version, action, [_problem_json(name, p) for p in problems]))
         else:
             for p in problems:
                 _err(_problem_line(name, p))
+        hint = _version_hint(body, action, version)
+        if hint:
+            _err(f"{name}: {hint}")
         n = sum(p.severity == "error" for p in problems)
-        raise CliError(f"{name}: {n} validation error{'s' if n != 1 else ''}; nothing sent",
+        raise CliError(f"{name}: {n} validation error{'s' if n != 1 else ''} for {action} "
+                       f"(API version {version}); nothing sent; fix the body and run again",
                        EXIT_REJECTED)  # fmt: skip
     for p in problems:
         _err(_problem_line(name, p))
 
 
-def _project(name: str, body: dict[str, Any], action: str) -> dict[str, Any]:
+def _project(name: str, body: dict[str, Any], action: str, version: str) -> dict[str, Any]:
     """For StopRecord and GetRecordTask: keep only the keys the action takes.
 
     So the StartRecord body can be reused to stop or query its task. Other actions are unchanged.
@@ -267,8 +433,8 @@ def _project(name: str, body: dict[str, Any], action: str) -> dict[str, Any]:
         return body
     from . import spec
 
-    op = spec.operation(action)
-    schema = spec.bundle()["components"]["schemas"][op.request]
+    op = spec.operation(action, version)
+    schema = spec.bundle(version)["components"]["schemas"][op.request]
     keys = set(schema.get("properties", {}))
     dropped = sorted(k for k in body if k not in keys)
     if not dropped:
@@ -288,9 +454,12 @@ def _client(args: argparse.Namespace, credentials: Any, endpoint: str) -> RtcCli
     from .v2020_12_01 import RtcClient
 
     try:
-        return RtcClient(credentials, endpoint=endpoint, region=args.region, qps=None)
+        client: RtcClient = RtcClient(credentials, version=args.api_version, endpoint=endpoint,
+                                      region=args.region, qps=None)  # fmt: skip
+        return client
     except ValueError as exc:  # a malformed --endpoint
-        raise CliError(f"--endpoint: {exc}") from None
+        raise CliError(f"--endpoint: {exc}; give a URL like https://rtc.volcengineapi.com or "
+                       "the one 'serve' prints") from None  # fmt: skip
 
 
 def _error_envelope(exc: RtcApiError) -> dict[str, Any]:
@@ -306,60 +475,97 @@ def _error_envelope(exc: RtcApiError) -> dict[str, Any]:
     return {"ResponseMetadata": meta}
 
 
-def _print_dry_run(client: RtcClient, action: str, body: dict[str, Any], as_json: bool) -> None:
+def _print_dry_run(
+    client: RtcClient, action: str, body: dict[str, Any], as_json: bool, redactor: Redactor
+) -> None:
+    from .wire import dumps
+
     prepared = client.prepare(action, body)
     headers = prepared.redacted_headers()
     text = prepared.body.decode("utf-8")
+    if text and redactor.found:
+        text = dumps(redactor.data(json.loads(text))).decode("utf-8")
+    url = redactor.text(prepared.url)
+    hidden = sorted(set(redactor.paths))
+    note = (
+        f"the values of {', '.join(hidden)} are credentials and were redacted (shown as "
+        f'"{REDACTED}"); the signature and X-Content-Sha256 are of the real body'
+    )
     if as_json:
-        _out(_dump({"method": prepared.method, "url": prepared.url, "headers": headers,
-                    "body": text}))  # fmt: skip
+        shown: dict[str, Any] = {"method": prepared.method, "url": url, "headers": headers,
+                                 "body": text}  # fmt: skip
+        if hidden:
+            shown["redacted"] = hidden
+            shown["note"] = note
+        _out(_dump(shown))
         return
-    _out(f"{prepared.method} {prepared.url}")
+    _out(f"{prepared.method} {url}")
     for key, value in headers.items():
         _out(f"{key}: {value}")
     _out()
     if text:
         _out(text)
-    _err(f"{PROG}: dry run: {action} signed as above; nothing sent")
+    if hidden:
+        _err(f"{PROG}: dry run: {note}")
+    _err(f"{PROG}: dry run: {action} (API version {client.version}) signed as above; "
+         "nothing sent")  # fmt: skip
 
 
-def _run_action(client: RtcClient, action: str, body: dict[str, Any], as_json: bool) -> int:
+def _run_action(
+    args: argparse.Namespace, client: RtcClient, action: str, body: dict[str, Any]
+) -> int:
     from .errors import RtcApiError
     from .wire import to_wire
 
     try:
         response = client.call(action, body)
     except RtcApiError as exc:
-        return _refused(action, exc, as_json)
-    _out(_dump(to_wire(response)))
+        return _refused(args, action, exc)
+    _out(args.redactor.json(to_wire(response)))
+    if action == "StartRecord":
+        from .outcomes import StartOutcome, start_outcome
+
+        if start_outcome(response) is StartOutcome.ALREADY_RUNNING:
+            _err(f"{PROG}: task {body.get('TaskId')} was already running: this start changed "
+                 "nothing; use 'update' to change it, 'stop' to end it, or another TaskId for "
+                 "a new task")  # fmt: skip
     return EXIT_OK
 
 
-def _refused(action: str, exc: RtcApiError, as_json: bool) -> int:
+def _refused(args: argparse.Namespace, action: str, exc: RtcApiError) -> int:
     """A service error: code, message and RequestId to stderr (--json: the envelope to stdout)."""
-    _err(f"{PROG}: {action} refused by the service: {exc.code}: {exc.message}")
+    redactor: Redactor = args.redactor
+    message = redactor.text(exc.message)
+    _err(f"{PROG}: {action} refused by the service: {redactor.text(exc.code)}: {message}")
     _err(f"  HTTP {exc.http_status if exc.http_status is not None else '-'}, "
          f"RequestId {exc.request_id or '-'}")  # fmt: skip
-    if as_json:
-        _out(_dump(_error_envelope(exc)))
+    if exc.code == "InvalidActionOrVersion":
+        _err(f"  the endpoint does not take {action} in API version {args.api_version}: "
+             "check --endpoint, or pick the --api-version it speaks")  # fmt: skip
+    if args.json:
+        envelope = _error_envelope(exc)
+        envelope["ResponseMetadata"]["Error"]["Message"] = message
+        _out(redactor.json(envelope))
     return EXIT_REJECTED
 
 
 def _action_command(action: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         name = _display_name(args.file)
-        body = _project(name, _load_object(args.file), action)
-        _check_body(name, body, action, args.json)
+        body = _load_object(args.file)
+        args.redactor.learn(body, args.api_version)
+        body = _project(name, body, action, args.api_version)
+        _check_body(args, name, body, action)
         if getattr(args, "local", False):
             return _run_local(args, action, body)
         client = _client(args, _credentials(), args.endpoint)
         with client:
             if args.dry_run:
-                _print_dry_run(client, action, body, args.json)
+                _print_dry_run(client, action, body, args.json, args.redactor)
                 return EXIT_OK
             if action == "GetRecordTask" and args.wait is not None:
-                return _wait(client, body, args.wait, args.timeout, args.json)
-            return _run_action(client, action, body, args.json)
+                return _wait(args, client, body)
+            return _run_action(args, client, action, body)
 
     return run
 
@@ -374,9 +580,9 @@ def _run_local(args: argparse.Namespace, action: str, body: dict[str, Any]) -> i
         client = _client(args, sim.credentials, sim.url)
         with client:
             if args.dry_run:
-                _print_dry_run(client, action, body, args.json)
+                _print_dry_run(client, action, body, args.json, args.redactor)
                 return EXIT_OK
-            return _run_action(client, action, body, args.json)
+            return _run_action(args, client, action, body)
 
 
 def _parse_status(text: str) -> int:
@@ -414,16 +620,17 @@ def _positive_float(text: str) -> float:
 TERMINAL = frozenset({0, 3, 4})  # unknown error, ended, failed: a task never leaves these
 
 
-def _wait(
-    client: RtcClient, body: dict[str, Any], status: int, timeout: float, as_json: bool
-) -> int:
-    """Poll GetRecordTask until Status == status (0), the task ends first (1) or time runs out (2).
+def _wait(args: argparse.Namespace, client: RtcClient, body: dict[str, Any]) -> int:
+    """Poll GetRecordTask until Status == --wait (0), the task ends first (1) or time runs out (2).
 
     Progress goes to stderr; the last GetRecordTask envelope to stdout in every case.
     """
     from .errors import RtcApiError
     from .wire import to_wire
 
+    status: int = args.wait
+    timeout: float = args.timeout
+    redactor: Redactor = args.redactor
     task_id = body.get("TaskId")
     t0 = time.monotonic()
     delay, max_delay = 0.25, 2.0
@@ -431,7 +638,7 @@ def _wait(
         try:
             response = client.get_record_task(body)
         except RtcApiError as exc:
-            return _refused("GetRecordTask", exc, as_json)
+            return _refused(args, "GetRecordTask", exc)
         elapsed = time.monotonic() - t0
         result = response.result
         raw_status = result.record_task.status if result is not None else None
@@ -439,10 +646,10 @@ def _wait(
         _err(f"waiting for task {task_id}: status {current} ({_status_name(current)}), "
              f"{elapsed:.1f}s elapsed")  # fmt: skip
         if current == status:
-            _out(_dump(to_wire(response)))
+            _out(redactor.json(to_wire(response)))
             return EXIT_OK
         if current in TERMINAL:
-            _out(_dump(to_wire(response)))
+            _out(redactor.json(to_wire(response)))
             reason = result.record_task.stop_reason if result is not None else None
             _err(f"{PROG}: task {task_id} reached status {current} ({_status_name(current)}"
                  f"{', ' + reason if reason else ''}) and will not reach {status} "
@@ -450,7 +657,7 @@ def _wait(
             return EXIT_REJECTED
         remaining = timeout - elapsed
         if remaining <= 0:
-            _out(_dump(to_wire(response)))
+            _out(redactor.json(to_wire(response)))
             _err(f"{PROG}: error: task {task_id} did not reach status {status} "
                  f"({_status_name(status)}) within {timeout:g}s")  # fmt: skip
             return EXIT_USAGE
@@ -464,6 +671,7 @@ def _wait(
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from .simulator import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, Simulator
+    from .spec import API_VERSIONS
 
     callback_secret = None
     if args.callback_url is not None:
@@ -492,6 +700,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         _out(f"rtc-startrecord simulator listening on {sim.url}")
         _out(f"region: {sim.region}   qps limit: {qps if qps else 'off'}")
+        _out(f"API versions: {', '.join(API_VERSIONS)} (as each request's Version says)")
         _out("test credentials (fixed test values, not secrets; the simulator accepts only these):")
         _out(f"  VOLC_ACCESSKEY={TEST_ACCESS_KEY_ID}")
         _out(f"  VOLC_SECRETKEY={TEST_SECRET_ACCESS_KEY}")
@@ -525,20 +734,30 @@ def _stop_signals() -> list[signal.Signals]:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    from .preview import PreviewError, preview_file_names, render_layout_svg
+    from .preview import PreviewError, preview_file_names, region_units, render_layout_svg
     from .validation import validate
 
+    redactor: Redactor = args.redactor
+    version: str = args.api_version
     name = _display_name(args.file)
     body = _load_object(args.file)
-    problems = validate(body, action=args.action)
+    redactor.learn(body, version)
+    problems = [redactor.problem(p) for p in validate(body, action=args.action, version=version)]
     for p in problems:
         _err(_problem_line(name, p))
+    errors = sum(p.severity == "error" for p in problems)
+    if errors:
+        hint = _version_hint(body, args.action, version)
+        if hint:
+            _err(f"{name}: {hint}")
     try:
-        svg, warnings = render_layout_svg(body)
+        svg, warnings = render_layout_svg(body, version=version)
     except PreviewError as exc:
-        raise CliError(f"{name}: cannot preview: {exc}", EXIT_REJECTED) from None
+        raise CliError(
+            f"{name}: cannot preview: {redactor.text(str(exc))}", EXIT_REJECTED
+        ) from None
     for w in warnings:
-        _err(f"{name}: preview warning: {w}")
+        _err(f"{name}: preview warning: {redactor.text(w)}")
     if args.output == "-":
         sys.stdout.write(svg)
         sys.stdout.flush()
@@ -546,20 +765,23 @@ def cmd_preview(args: argparse.Namespace) -> int:
         try:
             Path(args.output).write_text(svg, encoding="utf-8")
         except OSError as exc:
-            raise CliError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
-        _err(f"{PROG}: wrote {args.output}")
+            raise CliError(f"{args.output}: cannot write: {exc.strerror or exc}; choose another "
+                           "-o path, or - for stdout") from None  # fmt: skip
+        _err(f"{PROG}: wrote {args.output} (API version {version}, regions in "
+             f"{region_units(version)})")  # fmt: skip
     if args.names:
         now_ms = int(time.time() * 1000)
         try:
-            names = preview_file_names(body, start_time_ms=now_ms)
+            names = preview_file_names(body, start_time_ms=now_ms, version=version)
         except (PreviewError, ValueError) as exc:
-            raise CliError(f"{name}: cannot preview file names: {exc}", EXIT_REJECTED) from None
+            raise CliError(f"{name}: cannot preview file names: {redactor.text(str(exc))}",
+                           EXIT_REJECTED) from None  # fmt: skip
         for file_name in names:
-            (_err if args.output == "-" else _out)(file_name)
-    errors = sum(p.severity == "error" for p in problems)
+            (_err if args.output == "-" else _out)(redactor.text(file_name))
     if errors:
         _err(f"{PROG}: {name}: {errors} validation error{'s' if errors != 1 else ''} "
-             "(the preview shows what was asked, not what the service would do)")  # fmt: skip
+             f"(API version {version}; the preview shows what was asked, not what the service "
+             "would do)")  # fmt: skip
         return EXIT_REJECTED
     return EXIT_OK
 
@@ -615,20 +837,39 @@ def _port(text: str) -> int:
     return value
 
 
+def _versions_text() -> str:
+    from .spec import API_VERSIONS, DEFAULT_VERSION
+
+    return (
+        f"API versions: {', '.join(API_VERSIONS)}. Volcengine recommends {RECOMMENDED_VERSION} "
+        f"for new code; the default stays {DEFAULT_VERSION}, so existing bodies keep working."
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     from .client import DEFAULT_ENDPOINT
-    from .spec import operations
+    from .spec import API_VERSIONS, DEFAULT_VERSION, operations
 
     actions_known = sorted(operations())
     common = _Parser(add_help=False)
     common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
                         help="debug logging to stderr (secrets are never logged)")  # fmt: skip
+    versioned = _Parser(add_help=False)
+    versioned.add_argument(
+        "--api-version", choices=API_VERSIONS, default=DEFAULT_VERSION, metavar="V",
+        help=f"the API version of the body and the request: {', '.join(API_VERSIONS)} "
+        f"(default: {DEFAULT_VERSION}; Volcengine recommends {RECOMMENDED_VERSION} for new "
+        "code). 2023-06-01 and later place custom-layout regions in pixels, older versions "
+        "by ratios of the canvas",
+    )  # fmt: skip
 
     parser = _Parser(
         prog=PROG,
         description="Validate, sign and send Volcengine RTC cloud-recording requests "
-        "(StartRecord and its lifecycle), and run a local simulator of the service.",
+        "(StartRecord and its lifecycle), and run a local simulator of the service. "
+        + _versions_text()
+        + " Pick one with --api-version.",
         epilog="Exit codes: 0 ok; 1 rejected (validation, the service, an invalid callback); "
         "2 usage, I/O, credentials or transport error; 130 interrupted.",
     )
@@ -639,9 +880,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     # validate
     p = sub.add_parser(
-        "validate", parents=[common], help="validate request bodies",
-        description="Validate request bodies against the spec and the documented rules. Prints "
-        "every problem as 'FILE: PATH: RULE: MESSAGE' (warnings end with ' (warning)').",
+        "validate", parents=[common, versioned], help="validate request bodies",
+        description="Validate request bodies against the spec and the documented rules of one "
+        "API version (--api-version). Prints every problem as 'FILE: PATH: RULE: MESSAGE' "
+        "(warnings end with ' (warning)'). " + _versions_text(),
         epilog="Exit codes: 0 all valid (warnings allowed), 1 problems found, "
         "2 usage or I/O error (missing file, not JSON).",
     )  # fmt: skip
@@ -649,7 +891,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--action", choices=actions_known, default="StartRecord",
                    help="the action the bodies are for (default: StartRecord)")  # fmt: skip
     p.add_argument("--json", action="store_true",
-                   help="print a JSON list of {file, path, rule, message, severity}")  # fmt: skip
+                   help="print {version, action, problems}, problems a list of "
+                   "{file, path, rule, message, severity}")  # fmt: skip
     p.set_defaults(func=cmd_validate)
 
     # the actions
@@ -665,9 +908,10 @@ def build_parser() -> argparse.ArgumentParser:
             extra = (" Keys the action does not take (say, the rest of the StartRecord body) are "
                      "ignored, so the start body can be reused.")  # fmt: skip
         p = sub.add_parser(
-            command, parents=[common], help=f"{what} ({action})",
-            description=f"{action}: {what}. Validates FILE (a JSON request body; - for stdin), "
-            f"signs it and sends it; prints the response envelope as JSON.{extra}",
+            command, parents=[common, versioned], help=f"{what} ({action})",
+            description=f"{action}: {what}. Validates FILE (a JSON request body; - for stdin) "
+            f"for the API version --api-version names, signs it and sends it; prints the "
+            f"response envelope as JSON.{extra} " + _versions_text(),
             epilog="Credentials: VOLC_ACCESSKEY/VOLC_SECRETKEY, ~/.volc/credentials, "
             "~/.volc/config, VOLCENGINE_ACCESS_KEY/VOLCENGINE_SECRET_KEY, "
             "~/.volcengine/config.json (first found wins). Exit codes: 0 ok, 1 rejected by "
@@ -689,11 +933,12 @@ def build_parser() -> argparse.ArgumentParser:
                            f"(default: {DEFAULT_ENDPOINT})")  # fmt: skip
         p.add_argument("--region", help="the signing region (default: $VOLC_REGION or cn-north-1)")
         p.add_argument("--dry-run", action="store_true",
-                       help="print the signed HTTP request (session token redacted; the secret "
-                       "key is never part of it) and send nothing")  # fmt: skip
+                       help="print the signed HTTP request and send nothing (session token and "
+                       "bucket credentials in the body shown as <redacted>; the secret key is "
+                       "never part of it)")  # fmt: skip
         p.add_argument("--json", action="store_true",
-                       help="machine-readable output: validation problems as a JSON list, a "
-                       "service error as its error envelope on stdout")  # fmt: skip
+                       help="machine-readable output: validation problems as {version, action, "
+                       "problems}, a service error as its error envelope on stdout")  # fmt: skip
         if command == "get":
             p.add_argument("--wait", type=_parse_status, metavar="STATUS",
                            help="poll until the task reaches STATUS: a number 0-4 or a name "
@@ -707,7 +952,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "serve", parents=[common], help="run the local simulator until interrupted",
         description="Run the simulator of the RTC recording API on a local port until Ctrl-C "
-        "or SIGTERM. Prints its URL and its fixed test credentials (test values, not secrets).",
+        "or SIGTERM. Prints its URL and its fixed test credentials (test values, not secrets). "
+        "It answers every API version, as each request's Version query parameter says.",
         epilog="Exit codes: 0 stopped cleanly, 2 usage error (port in use, missing secret).",
     )  # fmt: skip
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -730,10 +976,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     # preview
     p = sub.add_parser(
-        "preview", parents=[common], help="draw the custom layout as SVG",
+        "preview", parents=[common, versioned], help="draw the custom layout as SVG",
         description="Draw the mixed-stream canvas and regions (stream labels, z-order, alpha) of "
-        "a StartRecord/UpdateRecord body with LayoutMode 2 as SVG. Validation problems and "
-        "drawing warnings go to stderr; the SVG is still written when the body can be drawn.",
+        "a StartRecord/UpdateRecord body with LayoutMode 2 as SVG. Regions are ratios of the "
+        "canvas in 2020-12-01 and 2022-06-01 (WidthProportion, HeightProportion, LocationX/Y "
+        "in [0, 1)) and pixels on it in 2023-06-01 and 2023-11-01 (Width, Height, LocationX, "
+        "LocationY); --api-version says which. Validation problems and drawing warnings go to "
+        "stderr; the SVG is still written when the body can be drawn.",
         epilog="Exit codes: 0 written (warnings allowed), 1 the body has validation errors "
         "(SVG still written) or cannot be drawn (no custom layout), 2 usage or I/O error.",
     )  # fmt: skip
@@ -742,7 +991,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where to write the SVG; - for stdout")  # fmt: skip
     p.add_argument("--names", action="store_true",
                    help="also print the file names the body would produce, for a task "
-                   "starting now (to stdout; to stderr when the SVG goes to stdout)")  # fmt: skip
+                   "starting now (to stdout; to stderr when the SVG goes to stdout): from "
+                   "RecordFileNamePattern in 2020-12-01, from FileNameConfig (Prefix, Pattern) "
+                   "in later versions")  # fmt: skip
     p.add_argument("--action", choices=("StartRecord", "UpdateRecord"), default="StartRecord",
                    help="the action the body is for (default: StartRecord)")  # fmt: skip
     p.set_defaults(func=cmd_preview)
@@ -790,30 +1041,36 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     from .errors import RtcError, TransportError
 
-    with _logging(args.verbose):
+    redactor = Redactor()
+    args.redactor = redactor
+    if getattr(args, "api_version", None) is None:
+        from .spec import DEFAULT_VERSION
+
+        args.api_version = DEFAULT_VERSION
+    with _logging(args.verbose, redactor):
         try:
             code: int = args.func(args)
             return code
         except CliError as exc:
-            _err(f"{PROG}: error: {exc}")
+            _err(f"{PROG}: error: {redactor.text(str(exc))}")
             return exc.code
         except KeyboardInterrupt:
             _err(f"{PROG}: interrupted")
             return EXIT_INTERRUPTED
         except TransportError as exc:
-            _err(f"{PROG}: error: network: {exc}")
+            _err(f"{PROG}: error: network: {redactor.text(str(exc))}")
             return EXIT_USAGE
         except RtcError as exc:  # CredentialsNotFound, RequestInvalid, ...
             from .errors import RequestInvalid, WireFormatError
 
-            _err(f"{PROG}: error: {exc}")
+            _err(f"{PROG}: error: {redactor.text(str(exc))}")
             rejected = isinstance(exc, RequestInvalid | WireFormatError)
             return EXIT_REJECTED if rejected else EXIT_USAGE
         except BrokenPipeError:
             _quiet_stdout()
             return EXIT_REJECTED
         except (OSError, ValueError) as exc:
-            _err(f"{PROG}: error: {exc}")
+            _err(f"{PROG}: error: {redactor.text(str(exc))}")
             return EXIT_USAGE
 
 

@@ -1,8 +1,16 @@
 """Preview of a request body: the custom mixed-stream layout as SVG, and the file names it makes.
 
 Both functions take a StartRecord/UpdateRecord body in its *wire* form (the API's PascalCase keys,
-as parsed from JSON). They are tolerant: they never validate the whole body (``validate`` does that)
-and report what stops a faithful drawing as warnings instead.
+as parsed from JSON) and the API version it is for. They are tolerant: they never validate the
+whole body (``validate`` does that) and report what stops a faithful drawing as warnings instead.
+
+What differs by version is read from the spec, not from a list of versions:
+
+* regions: versions whose ``Region`` has ``WidthProportion`` (2020-12-01, 2022-06-01) place them
+  by ratios of the canvas; versions whose ``Region`` has ``Width`` (2023-06-01, 2023-11-01) by
+  integer pixels on the canvas (:func:`region_units`);
+* file names: versions with ``FileNameConfig`` (2022-06-01 and later) name files by
+  ``FileNameConfig.Pattern`` and ``Prefix``; 2020-12-01 by ``RecordFileNamePattern``.
 """
 
 from __future__ import annotations
@@ -11,9 +19,11 @@ import colorsys
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeGuard
+from functools import cache
+from typing import Any, Literal, TypeGuard
 from xml.sax.saxutils import escape, quoteattr
 
+from . import spec
 from .errors import RtcError
 from .filenames import expand_file_name
 
@@ -23,8 +33,10 @@ __all__ = [
     "DEFAULT_CANVAS_WIDTH",
     "EACH_USER_PLACEHOLDER",
     "PreviewError",
+    "file_name_source",
     "preview_file_names",
     "region_color",
+    "region_units",
     "render_layout_svg",
 ]
 
@@ -35,6 +47,9 @@ DEFAULT_BACKGROUND = "#000000"
 EACH_USER_PLACEHOLDER = "<each-user>"
 
 _CUSTOM_LAYOUT_MODE = 2
+#: ``StorageConfig.Type`` values whose files get ``FileNameConfig.Prefix`` (TOS 0, S3-compatible 2;
+#: VOD 1 ignores it).
+_PREFIX_STORAGE_TYPES = frozenset({0, 2})
 _HEX_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
 _REGIONS_PATH = "$.Layout.CustomLayout.Regions"
 _WARNING_COLOUR = "#ff0000"
@@ -43,6 +58,34 @@ _NOT_XML_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010f
 
 class PreviewError(RtcError, ValueError):
     """The body cannot be previewed (e.g. it has no custom layout to draw)."""
+
+
+def _schema_properties(version: str, name: str) -> Mapping[str, Any]:
+    schema = spec.bundle(version)["components"]["schemas"].get(name)
+    props = schema.get("properties") if isinstance(schema, Mapping) else None
+    return props if isinstance(props, Mapping) else {}
+
+
+@cache
+def region_units(version: str = spec.DEFAULT_VERSION) -> Literal["pixels", "ratios"]:
+    """How `version` places custom-layout regions: ``"pixels"`` (``Width``, ``Height``,
+    ``LocationX``, ``LocationY`` integers on the canvas) or ``"ratios"`` (``WidthProportion``,
+    ``HeightProportion``, ``LocationX``, ``LocationY`` fractions of the canvas)."""
+    return "pixels" if "Width" in _schema_properties(version, "Region") else "ratios"
+
+
+@cache
+def file_name_source(version: str = spec.DEFAULT_VERSION) -> Literal["FileNameConfig", "Pattern"]:
+    """Where a StartRecord body of `version` names its files: ``"FileNameConfig"``
+    (``FileNameConfig.Pattern`` and ``Prefix``) or ``"Pattern"`` (``RecordFileNamePattern``)."""
+    request = spec.operation("StartRecord", version).request
+    if "FileNameConfig" in _schema_properties(version, request):
+        return "FileNameConfig"
+    return "Pattern"
+
+
+def _versions_with(units: str) -> str:
+    return ", ".join(v for v in spec.API_VERSIONS if region_units(v) == units)
 
 
 def region_color(i: int) -> str:
@@ -125,41 +168,122 @@ def _canvas_size(canvas: Mapping[str, Any], key: str, default: int, warnings: li
     return size
 
 
-def _proportions(
-    region: Mapping[str, Any], path: str, warnings: list[str]
-) -> tuple[float, float, float, float] | None:
-    """LocationX, LocationY, WidthProportion, HeightProportion; None (and a warning) if unusable."""
+def _ratio_geometry(
+    region: Mapping[str, Any],
+    path: str,
+    width: int,
+    height: int,
+    warnings: list[str],
+    version: str,
+) -> tuple[int, int, int, int, bool] | None:
+    """x, y, w, h in pixels and whether the region leaves the canvas, from ratios (2020, 2022).
+
+    None (and a warning) when a value is unusable.
+    """
     values: list[float] = []
-    for key, default in (
-        ("LocationX", 0.0),
-        ("LocationY", 0.0),
+    for key, default in (  # the sizes first: their absence says most (a body of another version)
         ("WidthProportion", None),
         ("HeightProportion", None),
+        ("LocationX", 0.0),
+        ("LocationY", 0.0),
     ):
         value = region.get(key, default)
         if not _is_number(value):
             what = "is missing" if value is None else f"is {value!r}, not a number"
-            warnings.append(f"{path}.{key} {what}; region not drawn")
+            hint = ""
+            if value is None and ("Width" in region or "Height" in region):
+                hint = (
+                    " (the region gives pixel Width/Height: pixel regions are API versions "
+                    f"{_versions_with('pixels')}; API version {version} takes WidthProportion "
+                    "and HeightProportion, ratios of the canvas)"
+                )
+            warnings.append(f"{path}.{key} {what}; region not drawn{hint}")
             return None
         values.append(float(value))
-    return values[0], values[1], values[2], values[3]
+    wp, hp, lx, ly = values
+    x, y = _px(lx, width), _px(ly, height)
+    w, h = _px(wp, width), _px(hp, height)
+    if wp <= 0 or hp <= 0:
+        warnings.append(f"{path}: WidthProportion and HeightProportion must be > 0")
+    outside = lx < 0 or ly < 0 or lx >= 1 or ly >= 1 or x + w > width or y + h > height
+    return x, y, w, h, outside
 
 
-def render_layout_svg(body: Mapping[str, Any]) -> tuple[str, list[str]]:
+def _pixel_geometry(
+    region: Mapping[str, Any],
+    path: str,
+    width: int,
+    height: int,
+    warnings: list[str],
+    version: str,
+) -> tuple[int, int, int, int, bool] | None:
+    """x, y, w, h and whether the region leaves the canvas, from pixels (2023-06-01 and later).
+
+    None (and a warning) when a value is unusable.
+    """
+    values: list[int] = []
+    for key, default, size in (  # the sizes first: their absence says most
+        ("Width", None, width),
+        ("Height", None, height),
+        ("LocationX", 0, width),
+        ("LocationY", 0, height),
+    ):
+        value = region.get(key, default)
+        if not _is_number(value):
+            what = "is missing" if value is None else f"is {value!r}, not a number"
+            hint = ""
+            if value is None and ("WidthProportion" in region or "HeightProportion" in region):
+                hint = (
+                    f" (the region gives WidthProportion/HeightProportion, ratios: API version "
+                    f"{version} takes Width and Height in pixels; ratio regions are API versions "
+                    f"{_versions_with('ratios')})"
+                )
+            warnings.append(f"{path}.{key} {what}; region not drawn{hint}")
+            return None
+        if not float(value).is_integer():
+            hint = ""
+            if 0 < value <= 1:
+                hint = (
+                    f"; a ratio? API version {version} takes pixels: {value!r} of {size} is "
+                    f"{_px(float(value), size)}"
+                )
+            warnings.append(
+                f"{path}.{key} is {value!r}, not a whole number of pixels; region not drawn{hint}"
+            )
+            return None
+        values.append(int(value))
+    w, h, x, y = values
+    if w <= 0 or h <= 0:
+        warnings.append(f"{path}: Width and Height must be > 0 pixels")
+    outside = x < 0 or y < 0 or x >= width or y >= height or x + w > width or y + h > height
+    return x, y, w, h, outside
+
+
+def render_layout_svg(
+    body: Mapping[str, Any], *, version: str = spec.DEFAULT_VERSION
+) -> tuple[str, list[str]]:
     """Draw the custom layout (LayoutMode 2) of a StartRecord/UpdateRecord wire body as SVG.
+
+    `version` is the API version the body is for (default 2020-12-01): it decides whether regions
+    are ratios of the canvas (2020-12-01, 2022-06-01: ``LocationX``/``LocationY`` in [0, 1),
+    ``WidthProportion``/``HeightProportion``, drawn at ``round(ratio x canvas size)``) or pixels
+    on it (2023-06-01, 2023-11-01: integer ``LocationX``, ``LocationY``, ``Width``, ``Height``);
+    see :func:`region_units`.
 
     Returns ``(svg_text, warnings)``. The ``<svg>`` has the canvas size (default 640x480) and a
     background ``<rect id="canvas">`` (``Canvas.Background``, default ``#000000``; a
     ``BackgroundImage`` is drawn over it, stretched). Each region is a
-    ``<g class="region" data-stream-index=.. data-user-id=..>`` holding a ``<rect>`` at
-    ``round(ratio x canvas size)`` with ``fill-opacity`` = Alpha, and a ``<text>`` label
+    ``<g class="region" data-stream-index=.. data-user-id=..>`` holding a ``<rect>`` with
+    ``fill-opacity`` = Alpha, and a ``<text>`` label
     ``"UserId #Index"`` (``" (screen)"`` added for StreamType 1; ``"?"`` as the user when no stream
     has that Index). Regions are drawn in ascending ZOrder, ties in list order, each in its own
     colour. A region reaching outside the canvas gets a red dashed ``class="warning"`` outline and a
     "⚠" text, and a warning naming ``$.Layout.CustomLayout.Regions[i]``. Output is deterministic.
 
-    Raises :class:`PreviewError` when the body has no custom layout.
+    Raises :class:`PreviewError` when the body has no custom layout, ValueError for an unknown
+    `version`.
     """
+    pixels = region_units(spec.check_version(version)) == "pixels"
     custom = _custom_layout(body)
     warnings: list[str] = []
 
@@ -223,11 +347,18 @@ def render_layout_svg(body: Mapping[str, Any]) -> tuple[str, list[str]]:
 
     for z_order, i, region in drawable:
         path = f"{_REGIONS_PATH}[{i}]"
-        proportions = _proportions(region, path, warnings)
-        if proportions is None:
-            continue
-
         stream_index = region.get("StreamIndex")
+        if _is_int(stream_index):
+            seen_indexes.add(stream_index)  # an undrawable region still names its stream
+        geometry = (
+            _pixel_geometry(region, path, width, height, warnings, version)
+            if pixels
+            else _ratio_geometry(region, path, width, height, warnings, version)
+        )
+        if geometry is None:
+            continue
+        x, y, w, h, outside = geometry
+
         stream = streams_by_index.get(stream_index) if _is_int(stream_index) else None
         if stream_index is None:
             warnings.append(f"{path}.StreamIndex is missing")
@@ -236,8 +367,6 @@ def render_layout_svg(body: Mapping[str, Any]) -> tuple[str, list[str]]:
                 f"{path}.StreamIndex: no stream in TargetStreams.StreamList has Index "
                 f"{stream_index!r} (R11)"
             )
-        if _is_int(stream_index):
-            seen_indexes.add(stream_index)
         user_id = stream.get("UserId") if stream is not None else None
         user_text = str(user_id) if user_id is not None and stream is not None else "?"
         label = f"{user_text} #{'' if stream_index is None else stream_index}"
@@ -250,13 +379,6 @@ def render_layout_svg(body: Mapping[str, Any]) -> tuple[str, list[str]]:
         else:
             warnings.append(f"{path}.Alpha: {alpha_raw!r} is not in (0, 1]; drawn with 1")
             alpha = 1.0
-
-        lx, ly, wp, hp = proportions
-        x, y = _px(lx, width), _px(ly, height)
-        w, h = _px(wp, width), _px(hp, height)
-        outside = lx < 0 or ly < 0 or lx >= 1 or ly >= 1 or x + w > width or y + h > height
-        if wp <= 0 or hp <= 0:
-            warnings.append(f"{path}: WidthProportion and HeightProportion must be > 0")
 
         lines.append(
             f"  <g{_attrs(class_='region')}"
@@ -277,10 +399,16 @@ def render_layout_svg(body: Mapping[str, Any]) -> tuple[str, list[str]]:
             f"{_attrs(font_family='sans-serif')}>{escape(_xml_safe(label))}</text>"
         )
         if outside:
+            keep = (
+                f"keep 0 <= LocationX < {width}, 0 <= LocationY < {height}, "
+                f"LocationX+Width <= {width} and LocationY+Height <= {height} (pixels, R16)"
+                if pixels
+                else "keep LocationX/Y < 1 and "
+                "LocationX+WidthProportion, LocationY+HeightProportion <= 1 (R16)"
+            )
             warnings.append(
                 f"{path}: the region reaches outside the {width}x{height} canvas "
-                f"(x={x}, y={y}, width={w}, height={h}); keep LocationX/Y < 1 and "
-                f"LocationX+WidthProportion, LocationY+HeightProportion <= 1 (R16)"
+                f"(x={x}, y={y}, width={w}, height={h}); {keep}"
             )
             lines.append(
                 f"    <rect{_attrs(class_='warning', x=x, y=y, width=max(w, 0), height=max(h, 0))}"
@@ -304,25 +432,57 @@ def render_layout_svg(body: Mapping[str, Any]) -> tuple[str, list[str]]:
     return "\n".join(lines) + "\n", warnings
 
 
+def _file_name_parts(body: Mapping[str, Any], version: str) -> tuple[str, str | None, bool]:
+    """(folder prefix, pattern, random suffix?) of a body, as the file-name expansion takes them."""
+    if file_name_source(version) == "Pattern":
+        pattern_raw = body.get("RecordFileNamePattern")
+        return "", pattern_raw if isinstance(pattern_raw, str) else None, False
+    config = body.get("FileNameConfig")
+    if not isinstance(config, Mapping):
+        config = {}
+    pattern_raw = config.get("Pattern")
+    pattern = pattern_raw if isinstance(pattern_raw, str) else None
+    storage = body.get("StorageConfig")
+    storage_type = storage.get("Type", 0) if isinstance(storage, Mapping) else 0
+    prefix_raw = config.get("Prefix")
+    prefix = ""
+    if (
+        storage_type in _PREFIX_STORAGE_TYPES
+        and not isinstance(storage_type, bool)
+        and isinstance(prefix_raw, Sequence)
+        and not isinstance(prefix_raw, str)
+    ):
+        prefix = "".join(f"{item}/" for item in prefix_raw if isinstance(item, str) and item)
+    return prefix, pattern, True
+
+
 def preview_file_names(
     body: Mapping[str, Any],
     *,
     start_time_ms: int,
     duration_s: int = 0,
     random: str = "XXXXXXXX",
+    version: str = spec.DEFAULT_VERSION,
 ) -> list[str]:
-    """The file names (no extension) a StartRecord wire body would produce.
+    """The file names (no extension) a StartRecord wire body of API `version` would produce.
 
-    Follows the body's ``RecordFileNamePattern`` (or the default, see
-    :func:`~rtc_startrecord.filenames.expand_file_name`). Single-stream mode (``RecordMode`` 1)
-    gives one name per ``TargetStreams.StreamList`` entry, or, when no streams are listed (every
-    published stream is recorded), one example name for the user :data:`EACH_USER_PLACEHOLDER`.
-    Mixed mode (any other RecordMode) gives one name.
+    2020-12-01 follows the body's ``RecordFileNamePattern``; 2022-06-01 and later follow
+    ``FileNameConfig`` (see :func:`file_name_source`): the ``Prefix`` folders joined with ``/``
+    (only for TOS and S3-compatible storage, ``StorageConfig.Type`` 0 and 2; VOD ignores them),
+    then the expanded ``Pattern`` (without one, the default of
+    :func:`~rtc_startrecord.filenames.expand_file_name`), then the random suffix the service
+    appends, ``_`` and `random` (R25: "Prefix + Pattern + random"; the ``_`` is the documented
+    example's; whether it is added also when the pattern has ``{Random}`` is not documented: it
+    is, as in the simulator).
+
+    Single-stream mode (``RecordMode`` 1) gives one name per ``TargetStreams.StreamList`` entry,
+    or, when no streams are listed (every published stream is recorded), one example name for the
+    user :data:`EACH_USER_PLACEHOLDER`. Mixed mode (any other RecordMode) gives one name.
     """
     if not isinstance(body, Mapping):
         raise PreviewError("the request body must be a JSON object")
-    pattern_raw = body.get("RecordFileNamePattern")
-    pattern = pattern_raw if isinstance(pattern_raw, str) else None
+    prefix, pattern, suffixed = _file_name_parts(body, spec.check_version(version))
+    suffix = f"_{random}" if suffixed else ""
     common: dict[str, Any] = {
         "task_id": str(body.get("TaskId", "")),
         "room_id": str(body.get("RoomId", "")),
@@ -331,17 +491,20 @@ def preview_file_names(
         "random": random,
     }
     if body.get("RecordMode", 0) != 1:
-        return [expand_file_name(pattern, mixed=True, **common)]
+        return [prefix + expand_file_name(pattern, mixed=True, **common) + suffix]
     streams = _streams(body)
     if not streams:
-        return [expand_file_name(pattern, user_id=EACH_USER_PLACEHOLDER, mixed=False, **common)]
+        name = expand_file_name(pattern, user_id=EACH_USER_PLACEHOLDER, mixed=False, **common)
+        return [prefix + name + suffix]
     return [
-        expand_file_name(
+        prefix
+        + expand_file_name(
             pattern,
             user_id=str(stream.get("UserId", "")),
             stream_type=1 if stream.get("StreamType") == 1 else 0,
             mixed=False,
             **common,
         )
+        + suffix
         for stream in streams
     ]

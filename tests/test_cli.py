@@ -200,17 +200,25 @@ def test_validate_json_output(home: Path, tmp_path: Path) -> None:
     bad = write_json(tmp_path / "bad.json", broken_body())
     proc = run("validate", "--json", bad, CUSTOM, env=clean_env(home))
     assert proc.returncode == 1
-    problems = json.loads(proc.stdout)
+    report = json.loads(proc.stdout)
+    assert set(report) == {"version", "action", "problems"}
+    assert report["version"] == "2020-12-01"  # the default
+    assert report["action"] == "StartRecord"
+    problems = report["problems"]
     assert isinstance(problems, list) and problems
     for p in problems:
         assert set(p) == {"file", "path", "rule", "message", "severity"}
         assert p["severity"] in ("error", "warning")
     assert {p["file"] for p in problems} == {str(bad), str(CUSTOM)}
     assert any(p["rule"] == "schema.additionalProperties" for p in problems)
-    # valid input gives an empty list
+    # valid input gives an empty list, and still names the version
     proc = run("validate", "--json", STOP, "--action", "StopRecord", env=clean_env(home))
     assert proc.returncode == 0
-    assert json.loads(proc.stdout) == []
+    assert json.loads(proc.stdout) == {
+        "version": "2020-12-01",
+        "action": "StopRecord",
+        "problems": [],
+    }
 
 
 def test_validate_stdin(home: Path) -> None:
@@ -274,7 +282,9 @@ def test_start_local_invalid_sends_nothing(home: Path, tmp_path: Path) -> None:
     # --json: the problems as JSON on stdout
     proc = run("start", "--local", "--json", bad, env=clean_env(home))
     assert proc.returncode == 1
-    assert any(p["rule"] == "schema.additionalProperties" for p in json.loads(proc.stdout))
+    report = json.loads(proc.stdout)
+    assert (report["version"], report["action"]) == ("2020-12-01", "StartRecord")
+    assert any(p["rule"] == "schema.additionalProperties" for p in report["problems"])
 
 
 def test_start_dry_run_never_shows_the_secret(home: Path) -> None:
