@@ -31,16 +31,17 @@ import argparse
 import json
 import logging
 import os
-import re
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
+
+from .redaction import REDACTED, Redactor
 
 if TYPE_CHECKING:
     from .errors import Problem, RtcApiError
@@ -57,13 +58,6 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 STDIN_NAME = "<stdin>"
-
-REDACTED = "<redacted>"
-
-#: Hidden in every version, beside the version's own `spec.secret_keys`: so that a body sent with
-#: the wrong --api-version (where these are unknown keys) still never shows them. A test keeps
-#: this equal to the union of `spec.secret_keys` over all versions.
-CROSS_VERSION_SECRET_KEYS = frozenset({"AccessKey", "SecretKey", "SecurityToken"})
 
 RECOMMENDED_VERSION = "2023-11-01"
 
@@ -107,99 +101,6 @@ def _dump(value: Any) -> str:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-class Redactor:
-    """Hides the bucket credentials of the bodies read so far in everything the CLI prints.
-
-    `learn(body)` records the values of the secret keys (the spec's writeOnly properties, see
-    `rtc_startrecord.spec.secret_keys`) anywhere in a body; `data` replaces them in JSON data,
-    `text` in messages (also a value quoted inside a serialized object), `problem` in a Problem.
-    """
-
-    def __init__(self) -> None:
-        self.keys: frozenset[str] = CROSS_VERSION_SECRET_KEYS
-        self.paths: list[str] = []  # where secrets were found, in reading order
-        self._strings: list[str] = []
-        self._others: list[str] = []  # JSON forms of non-string values under a secret key
-        self._kv: re.Pattern[str] | None = None
-        self._at_secret: re.Pattern[str] | None = None
-
-    def learn(self, body: Any, version: str) -> None:
-        from . import spec
-
-        keys = self.keys | spec.secret_keys(version)
-        if keys != self.keys or self._kv is None:
-            self.keys = keys
-            names = "|".join(re.escape(k) for k in sorted(keys))
-            value = r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[^,}\]\s]+"
-            self._kv = re.compile(rf"(?P<key>([\"'])(?:{names})\2\s*:\s*)(?:{value})")
-            self._at_secret = re.compile(rf"\.(?:{names})(?=$|[.\[])")
-        self._walk(body, "$")
-
-    def _walk(self, node: Any, path: str) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                here = f"{path}.{key}"
-                if key in self.keys:
-                    self.paths.append(here)
-                    if isinstance(value, str):
-                        if value:
-                            self._strings.append(value)
-                    else:
-                        with suppress(TypeError, ValueError):  # not JSON: nothing prints it
-                            self._others.append(json.dumps(value, separators=(",", ":")))
-                else:
-                    self._walk(value, here)
-        elif isinstance(node, list):
-            for i, value in enumerate(node):
-                self._walk(value, f"{path}[{i}]")
-
-    @property
-    def found(self) -> bool:
-        return bool(self.paths)
-
-    def data(self, value: Any) -> Any:
-        """A copy of JSON data with the value of every secret key replaced by "<redacted>"."""
-        if isinstance(value, dict):
-            return {k: REDACTED if k in self.keys else self.data(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.data(v) for v in value]
-        return value
-
-    def json(self, value: Any) -> str:
-        """JSON data as the CLI prints it, secret keys and any echoed secret value hidden."""
-        return self.text(_dump(self.data(value)))
-
-    def text(self, text: str, *, at_secret: bool = False) -> str:
-        """`text` with every secret value the bodies hold replaced by <redacted>."""
-        if not self.paths:
-            return text
-        for secret in sorted(self._strings, key=len, reverse=True):
-            forms = {
-                json.dumps(secret),
-                json.dumps(secret, ensure_ascii=False),
-                repr(secret),
-            }
-            for form in sorted(forms, key=len, reverse=True):
-                text = text.replace(form, f'"{REDACTED}"')
-            if len(secret) >= 4:  # shorter ones only where quoted, not to garble other words
-                text = text.replace(secret, REDACTED)
-        if at_secret:
-            for form in sorted(set(self._others), key=len, reverse=True):
-                text = re.sub(rf"(?<![\w.]){re.escape(form)}(?![\w.])", REDACTED, text)
-        if self._kv is not None:
-            text = self._kv.sub(lambda m: f'{m.group("key")}"{REDACTED}"', text)
-        return text
-
-    def problem(self, p: Problem) -> Problem:
-        at_secret = self._at_secret is not None and bool(self._at_secret.search(p.path))
-        message = self.text(p.message, at_secret=at_secret)
-        if message == p.message:
-            return p
-        import attrs
-
-        return attrs.evolve(p, message=message)
 
 
 def _problem_line(name: str, p: Problem) -> str:

@@ -17,6 +17,11 @@ Braces are required; variable names are case-insensitive (``{taskid}``, ``{TASKI
 else in braces (a misspelt ``{Task_Id}``, an unclosed ``{TaskId``) stays as literal text. The final
 name is at most 128 characters: a longer one is cut to 128 and its last character becomes ``~``.
 No extension is added (the container format is decided elsewhere; 2020-12-01 output is mp4).
+
+From 2022-06-01 on the pattern sits in ``FileNameConfig.Pattern``, the stored name is the
+``Prefix`` folders (TOS and S3-compatible storage only) + the expanded pattern + ``_`` and a random
+suffix (R25, the documented example's form), and the extension follows the ``FileFormat``:
+:func:`name_parts` and :data:`FILE_EXTENSIONS` say so once, for the simulator and the preview.
 """
 
 from __future__ import annotations
@@ -24,16 +29,39 @@ from __future__ import annotations
 import re
 import secrets
 import string
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any, Literal
+
+from . import spec
 
 __all__ = [
     "DEFAULT_MIXED_PATTERN_UNCONFIRMED",
     "DEFAULT_SINGLE_STREAM_PATTERN",
+    "FILE_EXTENSIONS",
     "MAX_FILE_NAME_LENGTH",
+    "PREFIX_STORAGE_TYPES",
     "RANDOM_ALPHABET",
     "RANDOM_LENGTH",
     "TRUNCATION_MARK",
     "expand_file_name",
+    "file_name_source",
+    "name_parts",
 ]
+
+#: The extension of each FileFormatConfig.FileFormat (HLS is a playlist of segments).
+FILE_EXTENSIONS = {
+    "MP4": "mp4",
+    "HLS": "m3u8",
+    "FLV": "flv",
+    "MP3": "mp3",
+    "AAC": "aac",
+    "M4A": "m4a",
+}
+
+#: StorageConfig.Type values whose files get FileNameConfig.Prefix (TOS 0, S3-compatible 2;
+#: VOD 1 and veImageX 3 ignore it, R35).
+PREFIX_STORAGE_TYPES = frozenset({0, 2})
 
 #: Default pattern in single-stream mode (RecordMode 1); confirmed by doc 106873.
 DEFAULT_SINGLE_STREAM_PATTERN = "{TaskId}_{RoomId}_{UserId}_{Type}_{StartTime}_{Duration}_{Random}"
@@ -111,3 +139,37 @@ def expand_file_name(
     if len(name) > MAX_FILE_NAME_LENGTH:
         name = name[: MAX_FILE_NAME_LENGTH - 1] + TRUNCATION_MARK
     return name
+
+
+@cache
+def file_name_source(version: str = spec.DEFAULT_VERSION) -> Literal["FileNameConfig", "Pattern"]:
+    """Where a StartRecord body of `version` names its files, read from the spec:
+    ``"FileNameConfig"`` (``Pattern`` and ``Prefix``) or ``"Pattern"``
+    (``RecordFileNamePattern``)."""
+    schemas = spec.bundle(version)["components"]["schemas"]
+    request = schemas.get(spec.operation("StartRecord", version).request) or {}
+    return "FileNameConfig" if "FileNameConfig" in request.get("properties", {}) else "Pattern"
+
+
+def name_parts(body: Mapping[str, Any], version: str) -> tuple[str, str | None, bool]:
+    """(folder prefix, pattern, random suffix?) of a StartRecord wire body of `version`."""
+    if file_name_source(version) == "Pattern":
+        pattern_raw = body.get("RecordFileNamePattern")
+        return "", pattern_raw if isinstance(pattern_raw, str) else None, False
+    config = body.get("FileNameConfig")
+    if not isinstance(config, Mapping):
+        config = {}
+    pattern_raw = config.get("Pattern")
+    pattern = pattern_raw if isinstance(pattern_raw, str) else None
+    storage = body.get("StorageConfig")
+    storage_type = storage.get("Type", 0) if isinstance(storage, Mapping) else 0
+    prefix_raw = config.get("Prefix")
+    prefix = ""
+    if (
+        storage_type in PREFIX_STORAGE_TYPES
+        and not isinstance(storage_type, bool)
+        and isinstance(prefix_raw, Sequence)
+        and not isinstance(prefix_raw, str)
+    ):
+        prefix = "".join(f"{item}/" for item in prefix_raw if isinstance(item, str) and item)
+    return prefix, pattern, True

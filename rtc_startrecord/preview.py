@@ -25,7 +25,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from . import spec
 from .errors import RtcError
-from .filenames import expand_file_name
+from .filenames import expand_file_name, file_name_source, name_parts
 
 __all__ = [
     "DEFAULT_BACKGROUND",
@@ -47,9 +47,6 @@ DEFAULT_BACKGROUND = "#000000"
 EACH_USER_PLACEHOLDER = "<each-user>"
 
 _CUSTOM_LAYOUT_MODE = 2
-#: ``StorageConfig.Type`` values whose files get ``FileNameConfig.Prefix`` (TOS 0, S3-compatible 2;
-#: VOD 1 ignores it).
-_PREFIX_STORAGE_TYPES = frozenset({0, 2})
 _HEX_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
 _REGIONS_PATH = "$.Layout.CustomLayout.Regions"
 _WARNING_COLOUR = "#ff0000"
@@ -72,16 +69,6 @@ def region_units(version: str = spec.DEFAULT_VERSION) -> Literal["pixels", "rati
     ``LocationX``, ``LocationY`` integers on the canvas) or ``"ratios"`` (``WidthProportion``,
     ``HeightProportion``, ``LocationX``, ``LocationY`` fractions of the canvas)."""
     return "pixels" if "Width" in _schema_properties(version, "Region") else "ratios"
-
-
-@cache
-def file_name_source(version: str = spec.DEFAULT_VERSION) -> Literal["FileNameConfig", "Pattern"]:
-    """Where a StartRecord body of `version` names its files: ``"FileNameConfig"``
-    (``FileNameConfig.Pattern`` and ``Prefix``) or ``"Pattern"`` (``RecordFileNamePattern``)."""
-    request = spec.operation("StartRecord", version).request
-    if "FileNameConfig" in _schema_properties(version, request):
-        return "FileNameConfig"
-    return "Pattern"
 
 
 def _versions_with(units: str) -> str:
@@ -432,30 +419,6 @@ def render_layout_svg(
     return "\n".join(lines) + "\n", warnings
 
 
-def _file_name_parts(body: Mapping[str, Any], version: str) -> tuple[str, str | None, bool]:
-    """(folder prefix, pattern, random suffix?) of a body, as the file-name expansion takes them."""
-    if file_name_source(version) == "Pattern":
-        pattern_raw = body.get("RecordFileNamePattern")
-        return "", pattern_raw if isinstance(pattern_raw, str) else None, False
-    config = body.get("FileNameConfig")
-    if not isinstance(config, Mapping):
-        config = {}
-    pattern_raw = config.get("Pattern")
-    pattern = pattern_raw if isinstance(pattern_raw, str) else None
-    storage = body.get("StorageConfig")
-    storage_type = storage.get("Type", 0) if isinstance(storage, Mapping) else 0
-    prefix_raw = config.get("Prefix")
-    prefix = ""
-    if (
-        storage_type in _PREFIX_STORAGE_TYPES
-        and not isinstance(storage_type, bool)
-        and isinstance(prefix_raw, Sequence)
-        and not isinstance(prefix_raw, str)
-    ):
-        prefix = "".join(f"{item}/" for item in prefix_raw if isinstance(item, str) and item)
-    return prefix, pattern, True
-
-
 def preview_file_names(
     body: Mapping[str, Any],
     *,
@@ -481,7 +444,7 @@ def preview_file_names(
     """
     if not isinstance(body, Mapping):
         raise PreviewError("the request body must be a JSON object")
-    prefix, pattern, suffixed = _file_name_parts(body, spec.check_version(version))
+    prefix, pattern, suffixed = name_parts(body, spec.check_version(version))
     suffix = f"_{random}" if suffixed else ""
     common: dict[str, Any] = {
         "task_id": str(body.get("TaskId", "")),

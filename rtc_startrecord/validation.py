@@ -17,6 +17,7 @@ import jsonschema_rs
 
 from . import rules, spec
 from .errors import Problem
+from .redaction import redact_problems
 from .wire import to_wire
 
 __all__ = ["has_errors", "validate", "validate_wire"]
@@ -103,7 +104,8 @@ def schema_problems(wire: Any, action: str, version: str = spec.DEFAULT_VERSION)
             out.append(
                 Problem(path=path, rule=rules.schema_rule(keyword, path), message=_short(message))
             )
-    return out
+    # A message about a parent quotes the whole object, secrets and all: hide them by value.
+    return redact_problems(out, wire, version)
 
 
 def validate_wire(

@@ -224,11 +224,14 @@ def from_wire(cls: type[T], data: object) -> T:
         problems = list(_problems(exc, "$", cls))
         if not problems:  # pragma: no cover - a cattrs error shape we did not foresee
             problems = [Problem(path="$", rule="schema.type", message=str(exc))]
-        raise WireFormatError(_redacted(problems, cls)) from None
+        raise WireFormatError(_redacted(problems, cls, data)) from None
 
 
-def _redacted(problems: list[Problem], cls: type[Any]) -> list[Problem]:
-    """Messages about a secret member (writeOnly in the spec) never quote its value."""
+def _redacted(problems: list[Problem], cls: type[Any], data: object) -> list[Problem]:
+    """Messages never quote a secret member's value (writeOnly in the spec), at its own path
+    or echoed inside a parent."""
+    from .redaction import redact_problems  # the error path only: keep imports light
+
     version = version_of_model(cls)
     secrets = secret_keys(version) if version is not None else frozenset()
     if not secrets:
@@ -238,7 +241,7 @@ def _redacted(problems: list[Problem], cls: type[Any]) -> list[Problem]:
         if p.rule != "schema.required" and any(f".{key}" in p.path for key in secrets):
             p = Problem(path=p.path, rule=p.rule, message="<redacted value> breaks the schema")
         out.append(p)
-    return out
+    return redact_problems(out, data, version) if version is not None else out
 
 
 def to_wire(obj: object) -> dict[str, Any]:

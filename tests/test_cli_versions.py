@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 import rtc_startrecord as rs
-from rtc_startrecord import cli, spec
+from rtc_startrecord import cli, redaction, spec
 from rtc_startrecord.wire import dumps
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -265,7 +265,7 @@ def test_dry_run_speaks_the_chosen_version(home: Path) -> None:
 
 def test_secret_keys_floor_is_the_spec_union() -> None:
     union = frozenset().union(*(spec.secret_keys(v) for v in rs.API_VERSIONS))
-    assert union == cli.CROSS_VERSION_SECRET_KEYS
+    assert union == redaction.CROSS_VERSION_SECRET_KEYS
     assert spec.secret_keys(LATEST) == {"AccessKey", "SecretKey", "SecurityToken"}
 
 

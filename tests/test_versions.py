@@ -14,6 +14,7 @@ import pytest
 
 import rtc_startrecord as rs
 from rtc_startrecord import spec
+from rtc_startrecord.filenames import FILE_EXTENSIONS
 from rtc_startrecord.simulator import Simulator
 
 GOLDEN = Path(__file__).resolve().parents[1] / "contract_tests" / "golden"
@@ -136,7 +137,7 @@ def test_2023_11_01_lifecycle_with_tos_and_with_s3_compatible_storage(sim: Simul
     assert tos_file.object_key.endswith(".mp4") and tos_file.vid is None
     formats = s3["FileFormatConfig"]["FileFormat"]
     keys = sorted(f.object_key.rsplit(".", 1)[1] for f in s3_task.record_file_list)
-    assert keys == sorted(f.lower() for f in formats)  # one file per format
+    assert keys == sorted(FILE_EXTENSIONS[f] for f in formats)  # one file per format (m3u8)
     assert all(f.object_key.startswith("recordings/") for f in s3_task.record_file_list)
 
 

@@ -28,7 +28,8 @@ from typing import Any
 
 import attrs
 
-from ..filenames import expand_file_name
+from .. import spec
+from ..filenames import FILE_EXTENSIONS, expand_file_name, name_parts
 
 GET_WINDOW_MS = 72 * 3600 * 1000
 AUDIO_FORMATS = frozenset({"MP3", "AAC", "M4A"})
@@ -321,11 +322,9 @@ class State:
         req = task.request
         encode = req.get("Encode", {})
         video_codec = "bytevc1" if encode.get("VideoCodec") == 1 else "h264"
-        naming = req.get("FileNameConfig") or {}
-        pattern = req.get("RecordFileNamePattern") or naming.get("Pattern")
+        prefix, pattern, suffixed = name_parts(req, task.version or spec.DEFAULT_VERSION)
         storage = req.get("StorageConfig")
         in_vod = storage is None or storage.get("Type", 0) == 1  # 2020-12-01 stores in VOD
-        prefix = "".join(f"{p}/" for p in naming.get("Prefix") or []) if not in_vod else ""
         formats = (req.get("FileFormatConfig") or {}).get("FileFormat") or ["MP4"]
         streams = self.recorded_streams(task)
         present = {s: p for s in streams if (p := self._presence(task, s)) is not None}
@@ -371,7 +370,7 @@ class State:
                 duration_s=duration_ms // 1000,
                 mixed=stream is None,
             )
-            if storage is not None:  # 2022-06-01 on: the service appends a random suffix
+            if suffixed:  # 2022-06-01 on: the service appends a random suffix
                 name += "_" + secrets.token_hex(4)
             file: dict[str, Any] = {
                 "StartTime": start,
@@ -385,7 +384,7 @@ class State:
             if in_vod:
                 file["Vid"] = "v0" + secrets.token_hex(8)
             if storage is None or not in_vod:
-                file["ObjectKey"] = f"{prefix}{name}.{fmt.lower()}"
+                file["ObjectKey"] = f"{prefix}{name}.{FILE_EXTENSIONS.get(fmt, fmt.lower())}"
             if not audio_only:
                 file |= {"VideoCodec": video_codec, "VideoWidth": width, "VideoHeight": height}
             files.append(file)
