@@ -557,10 +557,9 @@ def render_all(spec_dir: Path = SPEC_DIR) -> dict[str, str]:
         + "}\n"
     )
     files["generated/rtc_startrecord_models/py.typed"] = ""
-    files["generated/rtc_startrecord_models/_model.py"] = (
-        HEADER.format(command=COMMAND, sources="tools/templates/model.py")
-        + (TEMPLATES / "model.py").read_text(encoding="utf-8")
-    )
+    files["generated/rtc_startrecord_models/_model.py"] = HEADER.format(
+        command=COMMAND, sources="tools/templates/model.py"
+    ) + (TEMPLATES / "model.py").read_text(encoding="utf-8")
     for v in versions:
         files[f"rtc_startrecord/{v.module}.py"] = shim(
             v, default, versions, names_of(files, v.module)
