@@ -128,14 +128,16 @@ class CallbackReceiver:
             return list(self.events)
 
 
-def client_for(sim: Simulator) -> RtcClient:
+def client_for(sim: Simulator, *, version: str | None = None) -> RtcClient:
     """An `RtcClient` for tests against ``sim`` (what ``rtc_client`` gives for ``rtc_simulator``):
-    its credentials, URL and region, client limiter off, 2 attempts, short back-off. Close it
+    its credentials, URL and region, client limiter off, 2 attempts, short back-off; `version`
+    picks the API version (the simulator serves all of them), as for `rs.RtcClient`. Close it
     (or use it as a context manager)."""
     from .v2020_12_01 import RtcClient
 
     return RtcClient(
         sim.credentials,
+        version=version,
         endpoint=sim.url,
         region=sim.region,
         qps=None,
