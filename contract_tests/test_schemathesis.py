@@ -1,4 +1,6 @@
-"""Schemathesis drives every action's document against the simulator, in-process and over HTTP.
+"""Schemathesis drives every action's document of every API version against the simulator,
+in-process and over HTTP. One simulator serves every version (chosen by each request's Version
+query parameter), as the real service does.
 
 Positive and negative cases, every default check plus response-schema, status-code, negative
 data rejection and positive data acceptance. Every request carries a V4 signature computed for
@@ -6,7 +8,10 @@ exactly the bytes sent. Positive bodies are repaired (`support.repair`) to obey 
 rules no schema can say, so positive data acceptance stays strict: a 400 on them is a failure.
 
 Bounded and reproducible by default (derandomized, RTC_CONTRACT_EXAMPLES examples per test,
-default 25); set RTC_CONTRACT_EXPLORE=1 for a longer randomized run.
+default 25, for every version); set RTC_CONTRACT_EXPLORE=1 for a longer randomized run. Most of
+a run is schemathesis' coverage phase (boundary and type-violating values of every member,
+about a thousand cases for a StartRecord document), whose size follows the schema, not the
+example budget: fewer examples for the newer versions would save next to nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +35,13 @@ from schemathesis.specs.openapi.checks import (
 from schemathesis.transport.wsgi import WSGI_TRANSPORT
 from werkzeug.test import EnvironBuilder
 
-from rtc_startrecord.simulator import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, Simulator, SimulatorApp
+from rtc_startrecord import spec
+from rtc_startrecord.simulator import (
+    TEST_ACCESS_KEY_ID,
+    TEST_SECRET_ACCESS_KEY,
+    Simulator,
+    SimulatorApp,
+)
 from rtc_startrecord.simulator.state import State
 
 from . import support
@@ -44,10 +55,9 @@ SETTINGS = settings(
     database=None,
     suppress_health_check=list(HealthCheck),
 )
+
 CHECKS = [response_schema_conformance, status_code_conformance, negative_data_rejection,
           positive_data_acceptance]  # fmt: skip
-
-DOCUMENTS = support.bundle()["documents"]
 
 
 def _ids(case: Any) -> dict[str, Any] | None:
@@ -58,12 +68,14 @@ def _ids(case: Any) -> dict[str, Any] | None:
     return ids if all(isinstance(v, str) for v in ids.values()) else None
 
 
-def prepare(case: Any, state: State) -> None:
+def prepare(case: Any, state: State, version: str) -> None:
     """Repair a positive case and give it the state it needs (a running task to stop/update/get)."""
     action = case.operation.definition.raw["operationId"]
     if not case.meta.generation.mode.is_positive:
         return
-    case.body = support.repair(action, case.body) if case.body is not NOT_SET else case.body
+    case.body = (
+        support.repair(action, case.body, version) if case.body is not NOT_SET else case.body
+    )
     ids = _ids(case)
     if action == "StartRecord" or ids is None:
         return
@@ -73,10 +85,14 @@ def prepare(case: Any, state: State) -> None:
             if action != "UpdateRecord":
                 return
             state.stop(ids)  # an update is judged against the task: give it a fresh one
-        start: dict[str, Any] = {**ids, "RecordMode": 0, "Layout": {"LayoutMode": 2}}
-        if action == "UpdateRecord" and isinstance(case.body, dict) and "TargetStreams" in case.body:
+        start: dict[str, Any] = {"RecordMode": 0, "Layout": {"LayoutMode": 2}}
+        if (
+            action == "UpdateRecord"
+            and isinstance(case.body, dict)
+            and "TargetStreams" in case.body
+        ):
             start["TargetStreams"] = case.body["TargetStreams"]
-        state.start(support.repair("StartRecord", start))
+        state.start(support.start_body(version, ids, **start), version=version)
 
 
 def _new_app() -> SimulatorApp:
@@ -88,17 +104,26 @@ class V4Auth(requests.auth.AuthBase):
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         parts = urlsplit(r.url or "")
-        body = r.body if isinstance(r.body, bytes) else (r.body or "").encode()
-        headers = {"Content-Type": r.headers["Content-Type"]} if "Content-Type" in r.headers else {}
+        raw = r.body
+        body = raw if isinstance(raw, bytes) else raw.encode() if isinstance(raw, str) else b""
+        headers = (
+            {"Content-Type": str(r.headers["Content-Type"])} if "Content-Type" in r.headers else {}
+        )
         for name in ("Authorization", "X-Date", "X-Content-Sha256"):
             r.headers.pop(name, None)
-        r.headers.update(support.sign(r.method or "", parts.netloc, parts.path or "/", parts.query, headers, body))
+        r.headers.update(
+            support.sign(
+                r.method or "", parts.netloc, parts.path or "/", parts.query, headers, body
+            )
+        )
         return r
 
 
 def unsigned(case: Any) -> bool:
     """A negative case whose mutation is the missing Authorization header goes out unsigned."""
-    return bool(case.meta.generation.mode.is_negative and "Authorization" not in (case.headers or {}))
+    return bool(
+        case.meta.generation.mode.is_negative and "Authorization" not in (case.headers or {})
+    )
 
 
 def call_wsgi(case: Any) -> Any:
@@ -134,28 +159,35 @@ class Router:
         return self.current(environ, start_response)
 
 
-def _make_tests(action: str) -> tuple[Any, Any]:
-    in_process = schemathesis.openapi.from_dict(DOCUMENTS[action])
+def _make_tests(version: str, action: str) -> tuple[Any, Any]:
+    document = support.bundle(version)["documents"][action]
+    in_process = schemathesis.openapi.from_dict(document)
     router = Router()
     in_process.app = router
-    over_http = schemathesis.openapi.from_dict(DOCUMENTS[action])
+    over_http = schemathesis.openapi.from_dict(document)
 
     @in_process.parametrize()
     @SETTINGS
     def test_in_process(case: Any) -> None:
         router.current = _new_app()
-        prepare(case, router.current.state)
+        prepare(case, router.current.state, version)
         call_wsgi(case)
 
     @over_http.parametrize()
     @SETTINGS
     def test_over_http(case: Any, simulator: Simulator) -> None:
-        prepare(case, simulator.state)
+        prepare(case, simulator.state, version)
         auth = None if unsigned(case) else V4Auth()
         case.call_and_validate(base_url=simulator.url, auth=auth, additional_checks=CHECKS)
 
     return test_in_process, test_over_http
 
 
-for _action in DOCUMENTS:
-    globals()[f"test_{_action}_in_process"], globals()[f"test_{_action}_over_http"] = _make_tests(_action)
+# test_<Action>_<module>_in_process / _over_http for every action of every version; the one
+# module-scoped simulator of the over-HTTP tests serves them all.
+for _version in spec.API_VERSIONS:
+    _module = _version.replace("-", "_")
+    for _action in support.bundle(_version)["documents"]:
+        _tests = _make_tests(_version, _action)
+        globals()[f"test_{_action}_v{_module}_in_process"] = _tests[0]
+        globals()[f"test_{_action}_v{_module}_over_http"] = _tests[1]

@@ -171,6 +171,9 @@ def _make_converter(*, forbid_extra: bool) -> cattrs.Converter:
     conv.register_structure_hook(bool, _strict_bool)
     # Class-keyed hooks dispatch on the MRO, so IntEnum (more specific than int) gets its own.
     conv.register_structure_hook(enum.IntEnum, _enum_hook(tolerant=not forbid_extra))
+    # StrEnum is a str: it needs a class-keyed hook too, or the str hook wins and an unknown
+    # value passes as a plain string.
+    conv.register_structure_hook(enum.StrEnum, _str_enum_hook(tolerant=not forbid_extra))
     conv.register_structure_hook_func(_is_str_enum, _str_enum_hook(tolerant=not forbid_extra))
     conv.register_structure_hook_func(lambda x: x is Any, lambda v, _: v)
     conv.register_structure_hook_factory(_is_list, _strict_list(conv))
@@ -197,6 +200,7 @@ def _make_converter(*, forbid_extra: bool) -> cattrs.Converter:
         return make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **renames)
 
     conv.register_unstructure_hook_func(_is_int_enum, int)
+    conv.register_unstructure_hook(enum.StrEnum, lambda e: e.value)
     conv.register_unstructure_hook_func(_is_str_enum, lambda e: e.value)
     conv.register_structure_hook_factory(attrs.has, structure_factory)
     conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)
