@@ -34,6 +34,16 @@ def bundle(version: str = VERSION) -> dict[str, Any]:
     return spec.bundle(version)
 
 
+@cache
+def documents(version: str = VERSION) -> dict[str, Any]:
+    """Each action's OpenAPI document of `version`, every $ref local (written by regen here,
+    beside the suite that drives them, not into the runtime package)."""
+    from rtc_startrecord_models import VERSIONS as MODULES
+
+    text = (HERE / "documents" / f"{MODULES[version]}.json").read_text(encoding="utf-8")
+    return json.loads(text)["documents"]  # type: ignore[no-any-return]
+
+
 def schemas(version: str = VERSION) -> dict[str, Any]:
     return bundle(version)["components"]["schemas"]  # type: ignore[no-any-return]
 

@@ -23,7 +23,7 @@ EXAMPLES = {v: support.spec_examples(v) for v in VERSIONS}
 NAMES = [(v, name) for v in VERSIONS for name in sorted(GOLDEN[v])]
 IDS = [f"{v}/{name}" for v, name in NAMES]
 REQUESTS = [(v, n) for v, n in NAMES if ".request." in n]
-DOCUMENTS = [(v, action) for v in VERSIONS for action in sorted(support.bundle(v)["documents"])]
+DOCUMENTS = [(v, action) for v in VERSIONS for action in sorted(support.documents(v))]
 
 
 def _schema_name(version: str, name: str) -> str:
@@ -96,7 +96,7 @@ def test_documented_bodies_structure_into_start_record_request() -> None:
 
 @pytest.mark.parametrize(("version", "action"), DOCUMENTS, ids=[f"{v}/{a}" for v, a in DOCUMENTS])
 def test_each_document_is_valid_openapi(version: str, action: str) -> None:
-    document = support.bundle(version)["documents"][action]
+    document = support.documents(version)[action]
     validate_openapi(document)
     # Each document is its own version's: info.version, and the Version query parameter
     # of its operation admits that version only, as its Action parameter admits the action.

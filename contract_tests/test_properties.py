@@ -45,7 +45,7 @@ VERSIONS = spec.API_VERSIONS
 def bodies(
     action: str, mode: GenerationMode, version: str = spec.DEFAULT_VERSION
 ) -> st.SearchStrategy[Any]:
-    schema = schemathesis.openapi.from_dict(support.bundle(version)["documents"][action])
+    schema = schemathesis.openapi.from_dict(support.documents(version)[action])
     method = spec.operation(action, version).method
     operation = schema["/"][method]
     return operation.as_strategy(generation_mode=mode).map(lambda case: case.body)

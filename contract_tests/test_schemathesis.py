@@ -160,7 +160,7 @@ class Router:
 
 
 def _make_tests(version: str, action: str) -> tuple[Any, Any]:
-    document = support.bundle(version)["documents"][action]
+    document = support.documents(version)[action]
     in_process = schemathesis.openapi.from_dict(document)
     router = Router()
     in_process.app = router
@@ -187,7 +187,7 @@ def _make_tests(version: str, action: str) -> tuple[Any, Any]:
 # module-scoped simulator of the over-HTTP tests serves them all.
 for _version in spec.API_VERSIONS:
     _module = _version.replace("-", "_")
-    for _action in support.bundle(_version)["documents"]:
+    for _action in support.documents(_version):
         _tests = _make_tests(_version, _action)
         globals()[f"test_{_action}_v{_module}_in_process"] = _tests[0]
         globals()[f"test_{_action}_v{_module}_over_http"] = _tests[1]

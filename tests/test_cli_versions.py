@@ -461,7 +461,7 @@ def test_service_answers_echoing_credentials_are_redacted(
 
 
 def test_redactor() -> None:
-    r = cli.Redactor()
+    r = redaction.Redactor()
     assert not r.found
     assert r.text("TOPSECRETVALUE") == "TOPSECRETVALUE"  # nothing learnt, nothing hidden
     r.learn({"StorageConfig": s3_body()["StorageConfig"], "Other": [{"SecretKey": 42}]}, LATEST)
@@ -483,7 +483,7 @@ def test_redactor() -> None:
     problem = rs.Problem(path="$.Other[0].SecretKey", rule="schema.type", message="42 is bad")
     assert r.problem(problem).message == "<redacted> is bad"
     # a short secret is hidden where quoted, and does not garble other words
-    short = cli.Redactor()
+    short = redaction.Redactor()
     short.learn({"CustomConfig": {"SecretKey": "ab"}}, LATEST)
     assert short.text('"ab" in about') == '"<redacted>" in about'
 

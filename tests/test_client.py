@@ -168,7 +168,10 @@ def make_client(url: str, **kw: Any) -> rs.RtcClient:
     }  # fmt: skip
     options.update(kw)
     creds = options.pop("credentials", None) or rs.Credentials(AK, SK)
-    return rs.RtcClient(creds, endpoint=url, **options)
+    # the constructor's overloads (one per `version`) give Any for `**options`: check the class
+    made = rs.RtcClient(creds, endpoint=url, **options)
+    assert isinstance(made, rs.RtcClient)
+    return made
 
 
 def closed_port() -> int:
@@ -805,10 +808,11 @@ def test_warnings_do_not_block_and_are_logged(serve: Any, caplog: pytest.LogCapt
 def test_wrong_input_types_are_type_errors(serve: Any) -> None:
     app, server = serve()
     with make_client(server.url) as client:
+        # wrong on purpose: mypy rejects these arguments, the client must too at run time
         with pytest.raises(TypeError):
-            client.start_record(["not", "a", "dict"])
+            client.start_record(["not", "a", "dict"])  # type: ignore[arg-type]
         with pytest.raises(TypeError):
-            client.start_record(rs.from_wire(rs.StopRecordRequest, STOP))
+            client.start_record(rs.from_wire(rs.StopRecordRequest, STOP))  # type: ignore[arg-type]
     assert not app.hits
 
 

@@ -105,9 +105,11 @@ def test_start_get_update_stop_get(sim: Simulator, client: rs.RtcClient) -> None
 
     running = get(client)
     assert isinstance(running, rs.RecordTask)
-    assert running.status == rs.RecordTaskStatus.RUNNING == 2
+    assert running.status == 2
+    assert running.status == rs.RecordTaskStatus.RUNNING
     assert running.end_time == 0
     assert running.stop_reason == ""
+    assert running.start_time is not None
     assert before <= running.start_time <= sim.now_ms()
     assert running.record_file_list == []
 
@@ -122,7 +124,8 @@ def test_start_get_update_stop_get(sim: Simulator, client: rs.RtcClient) -> None
     sim.advance(30)
     assert client.stop_record(ids()).result == "ok"
     ended = get(client)
-    assert ended.status == rs.RecordTaskStatus.ENDED == 3
+    assert ended.status == 3
+    assert ended.status == rs.RecordTaskStatus.ENDED
     assert ended.stop_reason == "StopByAPI"
     assert ended.start_time == running.start_time
     assert ended.end_time > ended.start_time
@@ -518,7 +521,8 @@ def _official_rtc_service(sim: Simulator) -> Any:
     """The official SDK's `RtcService` exactly as shipped (its own 2022-06-01 `api_info`); only
     host, scheme and keys are set, as its users do."""
     pytest.importorskip("volcengine")
-    from volcengine.example.rtc.RtcService import RtcService
+    # volcengine ships neither type hints nor stubs
+    from volcengine.example.rtc.RtcService import RtcService  # type: ignore[import-untyped]
 
     rtc = RtcService()
     rtc.session.trust_env = False  # no proxies for loopback
@@ -566,7 +570,7 @@ def test_official_sdk_with_2020_12_01_api_info_and_one_store_across_versions(
     """Pointed at 2020-12-01 with the SDK's own ApiInfo, the official SDK runs that version
     too; a task started in 2020-12-01 is seen, updated and stopped through 2022-06-01."""
     rtc = _official_rtc_service(sim)
-    from volcengine.ApiInfo import ApiInfo
+    from volcengine.ApiInfo import ApiInfo  # type: ignore[import-untyped]  # no type hints nor stubs
 
     shipped = dict(rtc.api_info)
     rtc.api_info = {

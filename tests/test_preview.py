@@ -589,10 +589,17 @@ def test_file_names_agree_with_the_simulator(pattern: str | None) -> None:
         client.start_record(body)
         sim.advance(42)
         client.stop_record(ids)
-        task = client.get_record_task(ids).result.record_task
+        result = client.get_record_task(ids).result
+    assert result is not None
+    task = result.record_task
+    assert task is not None
+    assert task.record_file_list is not None
     (file,) = task.record_file_list
+    assert file.object_key is not None
     key, _, extension = file.object_key.rpartition(".")
     assert extension == "mp4"
+    assert task.start_time is not None
+    assert file.duration is not None
     (expected,) = preview_file_names(
         body, start_time_ms=task.start_time, duration_s=file.duration // 1000, version="2023-11-01"
     )

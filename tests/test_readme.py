@@ -13,7 +13,7 @@ from rtc_startrecord import callbacks
 pytest_plugins = ["pytester"]
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+BLOCKS: list[str] = re.findall(r"```python\n(.*?)```", README, flags=re.S)
 
 
 def block_with(marker: str) -> str:
@@ -33,8 +33,9 @@ def test_the_callback_receiver_example_accepts_a_signed_event(
 ) -> None:
     monkeypatch.setenv("RTC_CALLBACK_SECRET", "readme-secret")
     namespace: dict[str, object] = {}
-    exec(block_with("make_wsgi_app"), namespace)  # noqa: S102 - our own README
+    exec(block_with("make_wsgi_app"), namespace)  # our own README
     app = namespace["app"]
+    assert callable(app)
     data = {"AppId": "a", "RoomId": "r", "TaskId": "t", "StopReason": "StopByAPI",
             "StartTime": 1, "EndTime": 2,
             "RecordFileList": [{"StartTime": 1, "Vid": "v0abc", "Duration": 1000}]}  # fmt: skip
@@ -44,9 +45,10 @@ def test_the_callback_receiver_example_accepts_a_signed_event(
     from wsgiref.util import setup_testing_defaults
 
     environ: dict[str, object] = {"REQUEST_METHOD": "POST", "CONTENT_LENGTH": str(len(body)),
-                                  "CONTENT_TYPE": "application/json", "wsgi.input": BytesIO(body)}  # fmt: skip
-    setup_testing_defaults(environ)  # type: ignore[arg-type]
+                                  "CONTENT_TYPE": "application/json",
+                                  "wsgi.input": BytesIO(body)}  # fmt: skip
+    setup_testing_defaults(environ)
     statuses: list[str] = []
-    b"".join(app(environ, lambda status, headers, exc=None: statuses.append(status)))  # type: ignore[operator]
+    b"".join(app(environ, lambda status, headers, exc=None: statuses.append(status)))
     assert statuses[0].startswith("200")
     assert "file ready: v0abc 1000" in capsys.readouterr().out

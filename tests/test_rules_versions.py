@@ -190,7 +190,9 @@ def test_ratio_regions_in_2022_still_use_r16() -> None:
 
 
 def test_a_2020_body_sent_as_2023_11_01_gets_clear_errors() -> None:
-    body = json.loads((GOLDEN / "2020-12-01" / "StartRecord.request.custom_layout.json").read_text("utf-8"))
+    body = json.loads(
+        (GOLDEN / "2020-12-01" / "StartRecord.request.custom_layout.json").read_text("utf-8")
+    )
     body["Vod"] = {"AccountId": "2000", "Space": "s"}
     found = ids(rs.validate(body, version=V2311), "error")
     assert ("schema.additionalProperties", "$.Vod") in found

@@ -97,7 +97,9 @@ def test_start_and_stop_are_delivered_verified_and_parsed() -> None:
         assert sim.wait_for_deliveries(10)
         task = client.get_record_task(IDS).result
         assert task is not None
+        assert task.record_task is not None
         files = task.record_task.record_file_list
+        assert files is not None
         assert len(files) == 1
 
         kinds = [e.event_type for e in receiver.events]

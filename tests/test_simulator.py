@@ -50,7 +50,10 @@ def sim() -> Iterator[Simulator]:
 def client(sim: Simulator, **kw: Any) -> rs.RtcClient:
     kw.setdefault("backoff_base", 0.01)
     kw.setdefault("qps", None)
-    return rs.RtcClient(sim.credentials, endpoint=sim.url, **kw)
+    # the constructor's overloads (one per `version`) give Any for `**kw`: check the class
+    made = rs.RtcClient(sim.credentials, endpoint=sim.url, **kw)
+    assert isinstance(made, rs.RtcClient)
+    return made
 
 
 def host_of(sim: Simulator) -> str:
@@ -150,6 +153,7 @@ def check_envelope(a: Answer, action: str = "", version: str = "") -> None:
 def test_unknown_action_or_version(sim: Simulator, action: str, version: str) -> None:
     a = send(sim, body=MINIMAL, action=action, version=version)
     assert a.status == 404
+    assert a.error is not None
     assert a.error == {
         "Code": "InvalidActionOrVersion",
         "CodeN": 100008,
@@ -283,9 +287,10 @@ def test_altered_query_breaks_the_signature(sim: Simulator) -> None:
 
 def test_request_signed_by_the_official_sdk_is_accepted(sim: Simulator) -> None:
     pytest.importorskip("volcengine")
-    from volcengine.auth.SignerV4 import SignerV4
-    from volcengine.base.Request import Request
-    from volcengine.Credentials import Credentials
+    # volcengine ships neither type hints nor stubs
+    from volcengine.auth.SignerV4 import SignerV4  # type: ignore[import-untyped]
+    from volcengine.base.Request import Request  # type: ignore[import-untyped]
+    from volcengine.Credentials import Credentials  # type: ignore[import-untyped]
 
     host = host_of(sim)
     body = json.dumps({**MINIMAL, "RoomId": "room.sdk@1"}, ensure_ascii=False)

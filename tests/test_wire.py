@@ -106,7 +106,7 @@ def test_requests_reject_unknown_nested_keys() -> None:
 
 def test_models_are_frozen_keyword_only_and_documented() -> None:
     with pytest.raises(TypeError):
-        rs.Stream("u")  # type: ignore[misc]
+        rs.Stream("u")  # type: ignore[call-arg]
     stream = rs.Stream(user_id="u")
     with pytest.raises(AttributeError):
         stream.user_id = "v"  # type: ignore[misc]

@@ -39,6 +39,7 @@ COMMAND = "python tools/regen.py"
 # The documents of every version, in spec/<module>/; they may refer to spec/common.yaml.
 DOCUMENTS = ("openapi.yaml", "stop_record.yaml", "update_record.yaml", "get_record_task.yaml")
 COMMON = "common.yaml"
+DOCUMENTS_DIR = "contract_tests/documents"  # generated too: each version's per-action documents
 # A version's hand-facing module, rtc_startrecord/<module>.py, is generated too.
 SHIM = re.compile(r"^v\d{4}_\d{2}_\d{2}\.py$")
 
@@ -361,16 +362,18 @@ def render(v: Version, spec_dir: Path = SPEC_DIR) -> dict[str, str]:
         + "".join(f'    "{n}",\n' for n in sorted([*names, "API_VERSION"]))
         + "]\n"
     )
-    spec_json = json.dumps(
-        {"version": v.version, "generated_by": COMMAND, "sources": sources} | bundle,
-        indent=1,
-        ensure_ascii=False,
-    )
+    head = {"version": v.version, "generated_by": COMMAND, "sources": sources}
+    runtime = {k: val for k, val in bundle.items() if k != "documents"}
+    spec_json = json.dumps(head | runtime, indent=1, ensure_ascii=False)
+    # The per-action documents only the contract suite drives (schemathesis, the OpenAPI lint)
+    # live with it, so the runtime package loads and ships only what a call needs.
+    documents = json.dumps(head | {"documents": bundle["documents"]}, indent=1, ensure_ascii=False)
     out = f"generated/rtc_startrecord_models/{v.module}"
     return {
         f"{out}/__init__.py": init,
         f"{out}/models.py": models,
         f"{out}/spec.json": spec_json + "\n",
+        f"{DOCUMENTS_DIR}/{v.module}.json": documents + "\n",
     }
 
 
@@ -615,6 +618,8 @@ def existing() -> Iterator[tuple[str, str]]:
     for path in sorted(PACKAGE.glob("*.py")):
         if SHIM.match(path.name) or path.name == "_versions.py":
             yield path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8")
+    for path in sorted((ROOT / DOCUMENTS_DIR).glob("*.json")):
+        yield path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8")
 
 
 def check(files: dict[str, str]) -> int:
@@ -645,6 +650,8 @@ def write(files: dict[str, str]) -> None:
     for path in PACKAGE.glob("*.py"):
         if SHIM.match(path.name) or path.name == "_versions.py":
             path.unlink()
+    for path in (ROOT / DOCUMENTS_DIR).glob("*.json"):
+        path.unlink()
     for rel, text in files.items():
         path = ROOT / rel
         path.parent.mkdir(parents=True, exist_ok=True)
