@@ -27,8 +27,11 @@ if TYPE_CHECKING:
     from .client import PreparedRequest as PreparedRequest
     from .credentials import Credentials as Credentials
     from .credentials import CredentialsNotFound as CredentialsNotFound
+    from .errors import ClientClosed as ClientClosed
+    from .errors import DeadlineExceeded as DeadlineExceeded
     from .errors import Problem as Problem
     from .errors import RequestInvalid as RequestInvalid
+    from .errors import ResponseTooLarge as ResponseTooLarge
     from .errors import RtcApiError as RtcApiError
     from .errors import RtcError as RtcError
     from .errors import StopMayHaveSucceeded as StopMayHaveSucceeded
@@ -69,6 +72,9 @@ _HOME = {
     "TaskEndedEarly": ".errors",
     "TaskMayAlreadyExist": ".errors",
     "TransportError": ".errors",
+    "ClientClosed": ".errors",
+    "DeadlineExceeded": ".errors",
+    "ResponseTooLarge": ".errors",
     "UnexpectedResponse": ".errors",
     "WaitTimeout": ".errors",
     "WireFormatError": ".errors",

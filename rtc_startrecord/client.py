@@ -30,8 +30,14 @@ from .errors import (
     WaitTimeout,
 )
 from .outcomes import is_already_started
-from .transport import Exchange, RetryPolicy, Transport, encode_query
-from .validation import has_errors, validate_wire
+from .transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    Exchange,
+    RetryPolicy,
+    Transport,
+    encode_query,
+)
+from .validation import encoding_problems, has_errors, validate_wire
 from .wire import dumps, from_wire, to_wire
 
 log = logging.getLogger("rtc_startrecord")
@@ -57,15 +63,16 @@ class PreparedRequest:
 
     method: str
     url: str
-    headers: dict[str, str]
-    body: bytes
+    headers: dict[str, str] = attrs.field(repr=lambda h: repr(_redact_token(h)))
+    body: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
 
     def redacted_headers(self) -> dict[str, str]:
         """The headers with the session token hidden (the Authorization holds no secret)."""
-        return {
-            k: ("<redacted>" if k.lower() == "x-security-token" else v)
-            for k, v in self.headers.items()
-        }
+        return _redact_token(self.headers)
+
+
+def _redact_token(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: ("<redacted>" if k.lower() == "x-security-token" else v) for k, v in headers.items()}
 
 
 class ClientOptions(TypedDict, total=False):
@@ -81,6 +88,7 @@ class ClientOptions(TypedDict, total=False):
     pool_maxsize: int
     backoff_base: float
     backoff_cap: float
+    max_response_bytes: int
 
 
 class BaseRtcClient:
@@ -88,8 +96,10 @@ class BaseRtcClient:
 
     `credentials` default to `Credentials.from_env()`; `region` to VOLC_REGION or cn-north-1.
     `timeout` is seconds (or a urllib3.Timeout) per attempt; `max_attempts` and `total_timeout`
-    bound the retries; `qps` limits this client's calls per second (None turns it off);
-    `version` picks the API version (`rs.API_VERSIONS`), by default the class's own.
+    bound the retries, and `total_timeout` is the one deadline of a call (connect, send, every
+    read, backoff sleeps and the limiter wait); `qps` limits this client's calls per second (None
+    turns it off); `max_response_bytes` caps an answer (after decoding); `version` picks the API
+    version (`rs.API_VERSIONS`), by default the class's own.
     """
 
     API_VERSION: str = spec.DEFAULT_VERSION
@@ -122,6 +132,7 @@ class BaseRtcClient:
         pool_maxsize: int = 10,
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -130,7 +141,12 @@ class BaseRtcClient:
         self.version = version or type(self).API_VERSION
         spec.operations(self.version)  # an unknown version fails here, naming the known ones
         self._transport = Transport(
-            endpoint, timeout=timeout, qps=qps, proxy=proxy, pool_maxsize=pool_maxsize
+            endpoint,
+            timeout=timeout,
+            qps=qps,
+            proxy=proxy,
+            pool_maxsize=pool_maxsize,
+            max_response_bytes=max_response_bytes,
         )
         self._timeout: urllib3.Timeout | None = None
         self._warned: set[tuple[str, str, str]] = set()
@@ -250,7 +266,7 @@ class BaseRtcClient:
             raise TypeError(
                 f"{action} takes a {op.request} or a wire dict, not {type(request).__name__}"
             )
-        problems = validate_wire(wire, action, self.version)
+        problems = validate_wire(wire, action, self.version, check_encoding=False)
         if problems:
             for p in problems:
                 if p.severity == "warning" and (action, p.rule, p.path) not in self._warned:
@@ -269,10 +285,13 @@ class BaseRtcClient:
             return query, {}, b""
         try:
             body = dumps(wire)
-        except ValueError as exc:  # not JSON data (a non-string key, an int beyond 64 bits)
-            raise RequestInvalid(
-                [Problem(path="$", rule="schema.type", message=str(exc))]
-            ) from None
+        except ValueError as exc:  # not JSON data (a lone surrogate, a non-string key, ...)
+            problems = encoding_problems(wire) or [
+                Problem(path="$", rule="schema.type", message=str(exc))
+            ]
+            raise RequestInvalid(problems) from None
+        if b"null" in body and (problems := encoding_problems(wire, body)):
+            raise RequestInvalid(problems)  # NaN or an infinity, which orjson writes as null
         return query, {"Content-Type": "application/json"}, body
 
     def prepare(self, action: str, request: object) -> PreparedRequest:
@@ -320,6 +339,7 @@ class BaseRtcClient:
                 request_id=ex.request_id,
                 http_status=ex.status,
                 action=op.action,
+                ambiguous=ex.ambiguous_before,
             )
         response = from_wire(op.response_model, ex.envelope)
         if (
@@ -334,6 +354,7 @@ class BaseRtcClient:
                     request_id=ex.request_id,
                     http_status=ex.status,
                     action=op.action,
+                    ambiguous=True,
                 )
             log.warning("StartRecord: task already running (RequestId %s)", ex.request_id)
         return response

@@ -32,7 +32,15 @@ class Problem:
 
 
 class RtcError(Exception):
-    """Base class of every error this package raises."""
+    """Base class of every error this package raises.
+
+    `ambiguous` is a property of the call that raised it: True when any attempt may have reached
+    the service (the request was written and then the answer was lost, or a 5xx came back), so
+    the action may have run although the call failed. Errors raised before anything was sent
+    (RequestInvalid, ClientClosed) are never ambiguous.
+    """
+
+    ambiguous: bool = False
 
 
 class WireFormatError(RtcError, ValueError):
@@ -63,7 +71,9 @@ class RtcApiError(RtcError):
         request_id: str | None = None,
         http_status: int | None = None,
         action: str | None = None,
+        ambiguous: bool = False,
     ) -> None:
+        self.ambiguous = ambiguous
         self.code = code
         self.code_n = code_n
         self.message = message
@@ -107,6 +117,40 @@ class UnexpectedResponse(TransportError):
             attempts=attempts,
             ambiguous=ambiguous,
         )
+
+
+class ResponseTooLarge(TransportError):
+    """The answer was larger than the client's cap (`max_response_bytes`, after decoding); the
+    client stopped reading at the cap and closed the connection."""
+
+    def __init__(self, limit: int, *, attempts: int = 1, ambiguous: bool = True) -> None:
+        self.limit = limit
+        super().__init__(
+            f"the answer exceeds {limit} bytes (max_response_bytes); it was not read further",
+            attempts=attempts,
+            ambiguous=ambiguous,
+        )
+
+
+class DeadlineExceeded(TransportError, TimeoutError):
+    """The call's one deadline (`total_timeout`) passed; `waiting_for` names what was pending:
+    "the rate limiter", "connecting", "the answer" or "a retry"."""
+
+    def __init__(
+        self, budget: float, waiting_for: str, *, attempts: int = 1, ambiguous: bool = False
+    ) -> None:
+        self.budget = budget
+        self.waiting_for = waiting_for
+        super().__init__(
+            f"the call's total_timeout of {budget:g} s passed while waiting for {waiting_for}",
+            attempts=attempts,
+            ambiguous=ambiguous,
+        )
+
+
+class ClientClosed(RtcError):
+    """The client (or the one it was copied from with `with_options`) was closed: nothing is
+    sent. Build a new client."""
 
 
 class WaitTimeout(RtcError):

@@ -175,7 +175,8 @@ class _SigningKeyCache:
     __slots__ = ("_entries", "_lock", "_maxsize")
 
     def __init__(self, maxsize: int = 32) -> None:
-        self._entries: dict[tuple[str, str, str, str], _PreparedKey] = {}
+        # Keyed by a digest of (secret, scope), so the secret itself is never held here.
+        self._entries: dict[bytes, _PreparedKey] = {}
         self._lock = threading.Lock()
         self._maxsize = maxsize
 
@@ -186,7 +187,9 @@ class _SigningKeyCache:
         raise TypeError("the signing key cache cannot be pickled")
 
     def get(self, secret: str, date: str, region: str, service: str) -> _PreparedKey:
-        cache_key = (secret, date, region, service)
+        cache_key = hashlib.sha256(
+            "\0".join((secret, date, region, service)).encode("utf-8", "surrogatepass")
+        ).digest()
         prepared = self._entries.get(cache_key)
         if prepared is not None:
             return prepared
@@ -229,6 +232,17 @@ class SigningResult(NamedTuple):
     x_content_sha256: str
     headers: dict[str, str]
     """Every header to send: Host, the caller's headers, X-Date, X-Security-Token, ..."""
+
+    def __repr__(self) -> str:
+        """Every field, with the session token (signed, so also in the canonical request) hidden."""
+        token = self.headers.get("X-Security-Token")
+        fields = []
+        for name, value in zip(self._fields, self, strict=True):
+            text = repr(value)
+            if token:
+                text = text.replace(token, "<redacted>")
+            fields.append(f"{name}={text}")
+        return f"SigningResult({', '.join(fields)})"
 
 
 def _canonical_headers(signed: dict[str, str]) -> tuple[str, str]:

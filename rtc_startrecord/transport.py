@@ -7,10 +7,13 @@ knows bytes, headers and the envelope's error code, never the models.
 
 from __future__ import annotations
 
+import email.utils
 import functools
 import json
 import logging
+import math
 import random
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -26,8 +29,15 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 
-from .errors import TransportError, UnexpectedResponse
-from .ratelimit import RateLimiter, backoff_delay
+from .errors import (
+    ClientClosed,
+    DeadlineExceeded,
+    ResponseTooLarge,
+    RtcError,
+    TransportError,
+    UnexpectedResponse,
+)
+from .ratelimit import RateLimiter, RateLimitTimeout, backoff_delay
 
 log = logging.getLogger("rtc_startrecord")
 
@@ -45,6 +55,14 @@ class RetryPolicy:
     total_timeout: float = 60.0  # seconds for all attempts and waits together
     backoff_base: float = 0.5
     backoff_cap: float = 8.0
+
+
+# The answers of this API are a few KiB; a generous cap keeps a hostile or broken server from
+# making the client read without end (after decoding: a gzip bomb is capped too).
+DEFAULT_MAX_RESPONSE_BYTES = 8 << 20
+READ_CHUNK = 64 << 10
+RETRY_AFTER_CAP = 30.0  # seconds; a longer Retry-After is honoured up to this
+_DELAY_SECONDS = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,6})?")
 
 
 @attrs.frozen(kw_only=True)
@@ -108,7 +126,12 @@ class Transport:
         pool_maxsize: int = 10,
         rng: random.Random | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
+        if max_response_bytes < 1:
+            raise ValueError("max_response_bytes must be at least 1")
+        self.max_response_bytes = max_response_bytes
+        self.closed = False
         parts = urlsplit(endpoint)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(
@@ -135,7 +158,8 @@ class Transport:
         self._sleep = sleep
 
     def close(self) -> None:
-        """Close every pooled connection; a later call opens new ones."""
+        """Close every pooled connection; later calls raise ClientClosed and send nothing."""
+        self.closed = True
         self._pool.clear()
         self._direct = None
 
@@ -155,7 +179,8 @@ class Transport:
             "timeout": timeout,
             "retries": False,
             "redirect": False,
-            "preload_content": True,
+            "preload_content": False,  # read by _read_capped: bounded in size and in time
+            "decode_content": True,
         }
         if not self._use_direct:
             return self._pool.request(method, url, **kwargs)
@@ -183,24 +208,50 @@ class Transport:
         deadline = started + policy.total_timeout
         ambiguous = False
         last: Exception | None = None
+        budget = policy.total_timeout
         for attempt in range(1, policy.max_attempts + 1):
+            if self.closed:
+                raise ClientClosed("this client was closed; build a new one (nothing was sent)")
             if self.limiter is not None:
-                self.limiter.acquire()
+                try:
+                    self.limiter.acquire(timeout=max(deadline - time.monotonic(), 0.0))
+                except RateLimitTimeout:
+                    raise DeadlineExceeded(
+                        budget, "the rate limiter", attempts=attempt - 1, ambiguous=ambiguous
+                    ) from None
             sent = signer(method, self.host, path, query, headers, body)
             t0 = time.monotonic()
+            if t0 >= deadline:
+                raise DeadlineExceeded(budget, "a retry", attempts=attempt - 1, ambiguous=ambiguous)
             try:
                 resp = self._send(
                     method, target, url, body, sent, _within(timeout or self.timeout, deadline - t0)
                 )
+                try:
+                    data = self._read_capped(resp, deadline)
+                finally:
+                    resp.release_conn()
+            except _Overflow:
+                raise ResponseTooLarge(
+                    self.max_response_bytes, attempts=attempt, ambiguous=True
+                ) from None
             except (NewConnectionError, ConnectTimeoutError) as exc:
+                if time.monotonic() >= deadline:
+                    raise DeadlineExceeded(
+                        budget, "connecting", attempts=attempt, ambiguous=ambiguous
+                    ) from None
                 last = TransportError(
                     f"cannot connect to {self.endpoint}: {_reason(exc)}",
                     attempts=attempt,
                     ambiguous=ambiguous,
                 )
                 outcome = "connect-error"
-            except (ReadTimeoutError, ProtocolError, HTTPError) as exc:
+            except (ReadTimeoutError, ProtocolError, HTTPError, OSError) as exc:
                 ambiguous = True  # the request was (or may have been) written: it may have run
+                if time.monotonic() >= deadline:
+                    raise DeadlineExceeded(
+                        budget, "the answer", attempts=attempt, ambiguous=True
+                    ) from None
                 last = TransportError(
                     f"{action or method} to {self.endpoint} failed after sending: {_reason(exc)}",
                     attempts=attempt,
@@ -208,7 +259,7 @@ class Transport:
                 )
                 outcome = "read-error"
             else:
-                status, data = resp.status, resp.data
+                status = resp.status
                 envelope = parse_envelope(data)
                 latency = (time.monotonic() - t0) * 1000
                 rid = envelope["ResponseMetadata"].get("RequestId") if envelope else None
@@ -243,7 +294,7 @@ class Transport:
                         status, data[:200], attempts=attempt, ambiguous=ambiguous
                     )
                 outcome = f"HTTP {status}"
-                retry_after = _retry_after(resp.headers.get("Retry-After"))
+                retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
             if outcome in ("connect-error", "read-error"):
                 log.debug("%s attempt %d: %s (%s)", action, attempt, outcome, last)
                 retry_after = 0.0
@@ -260,9 +311,36 @@ class Transport:
         assert last is not None
         if isinstance(last, _Final):
             return last.exchange
-        if isinstance(last, TransportError):
+        if isinstance(last, RtcError):
             last.ambiguous = last.ambiguous or ambiguous
         raise last
+
+    def _read_capped(self, resp: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
+        """The decoded body, read in chunks: at most `max_response_bytes` (urllib3 >= 2.6 bounds
+        the decompression of each read too), and each read bounded by the call's deadline (a
+        per-read timeout alone lets a body trickle in a byte at a time forever)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the call's deadline passed while reading the answer")
+            sock = getattr(getattr(resp, "connection", None), "sock", None)
+            if sock is not None:
+                current = sock.gettimeout()
+                sock.settimeout(remaining if current is None else min(current, remaining))
+            chunk = resp.read1(READ_CHUNK)  # one socket read at most: the deadline is seen
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > self.max_response_bytes:
+                resp.close()  # the rest is never read; the connection is not reused
+                raise _Overflow
+            chunks.append(chunk)
+
+
+class _Overflow(Exception):
+    """The answer passed the size cap (turned into ResponseTooLarge by the loop)."""
 
 
 class _Final(Exception):
@@ -297,8 +375,24 @@ def _reason(exc: Exception) -> str:
     return str(reason or exc)
 
 
-def _retry_after(value: str | None) -> float:
-    try:
-        return min(float(value), 30.0) if value else 0.0
-    except ValueError:
+def retry_after_seconds(value: str | None, *, now: float | None = None) -> float:
+    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP date (RFC 9110
+    10.2.3), at most RETRY_AFTER_CAP. Anything else (NaN, negatives, garbage) counts as absent,
+    with a debug line."""
+    if not value:
         return 0.0
+    text = value.strip()
+    seconds: float | None = None
+    if _DELAY_SECONDS.fullmatch(text):  # RFC 9110 says whole seconds; decimals are accepted
+        seconds = float(text)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            when = None
+        if when is not None and when.tzinfo is not None:
+            seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds is None or not math.isfinite(seconds):
+        log.debug("ignoring a Retry-After of %r: neither seconds nor an HTTP date", value[:40])
+        return 0.0
+    return min(max(seconds, 0.0), RETRY_AFTER_CAP)

@@ -8,19 +8,21 @@ version's rule set. Problems never quote a value the spec marks writeOnly (bucke
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Mapping
 from functools import cache
 from typing import Any, cast
 
 import attrs
 import jsonschema_rs
+import orjson
 
 from . import rules, spec
 from .errors import Problem
 from .redaction import redact_problems
 from .wire import to_wire
 
-__all__ = ["has_errors", "validate", "validate_wire"]
+__all__ = ["encoding_problems", "has_errors", "validate", "validate_wire"]
 
 
 @cache
@@ -108,11 +110,73 @@ def schema_problems(wire: Any, action: str, version: str = spec.DEFAULT_VERSION)
     return redact_problems(out, wire, version)
 
 
+def encoding_problems(wire: Any, encoded: bytes | None = None) -> list[Problem]:
+    """What JSON cannot carry, at its path: text that is not valid UTF-8 (a lone surrogate,
+    which `json.loads` makes of "\\ud800") and NaN or an infinity (orjson would send null).
+
+    `encoded` is the body's orjson bytes when the caller has them: the walk runs only when
+    encoding failed or wrote a null (which the spec's non-nullable values never need)."""
+    if encoded is None:
+        try:
+            encoded = orjson.dumps(wire)
+        except (TypeError, orjson.JSONEncodeError):
+            encoded = None
+    if encoded is not None and b"null" not in encoded:
+        return []
+    out: list[Problem] = []
+    _walk_encoding(wire, "$", out)
+    return out
+
+
+def _walk_encoding(node: Any, path: str, out: list[Problem]) -> None:
+    if type(node) is str:
+        if not node.isascii():
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                out.append(
+                    Problem(
+                        path=path,
+                        rule="encoding.utf8",
+                        message=f"not valid UTF-8 text: a lone surrogate at position {exc.start}",
+                    )
+                )
+    elif type(node) is float:
+        if not math.isfinite(node):
+            out.append(
+                Problem(path=path, rule="encoding.finite", message=f"{node} is not a JSON number")
+            )
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            key_text = key if isinstance(key, str) else repr(key)
+            if isinstance(key, str) and not key.isascii():
+                try:
+                    key.encode("utf-8")
+                except UnicodeEncodeError:
+                    out.append(
+                        Problem(path=path, rule="encoding.utf8", message="a key is not valid UTF-8")
+                    )
+                    key_text = key.encode("utf-8", "backslashreplace").decode("ascii")
+            _walk_encoding(value, f"{path}.{key_text}", out)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _walk_encoding(value, f"{path}[{i}]", out)
+
+
 def validate_wire(
-    wire: Any, action: str = "StartRecord", version: str = spec.DEFAULT_VERSION
+    wire: Any,
+    action: str = "StartRecord",
+    version: str = spec.DEFAULT_VERSION,
+    *,
+    check_encoding: bool = True,
 ) -> list[Problem]:
-    """Validate a wire dict (PascalCase keys) for one action; never raises for bad input."""
+    """Validate a wire dict (PascalCase keys) for one action; never raises for bad input.
+
+    `check_encoding=False` leaves out `encoding_problems` for a caller that encodes the body
+    itself and checks the bytes (the client)."""
     problems = schema_problems(wire, action, version)
+    if check_encoding:
+        problems.extend(encoding_problems(wire))
     if isinstance(wire, dict):
         for check in rules.RULES[spec.rule_set(version)].get(action, ()):
             problems.extend(check(wire))
