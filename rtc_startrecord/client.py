@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self, TypedDict
 
 import attrs
@@ -89,6 +89,15 @@ class ClientOptions(TypedDict, total=False):
     backoff_base: float
     backoff_cap: float
     max_response_bytes: int
+
+
+class WaitOptions(TypedDict, total=False):
+    """The keyword options of `wait_for_task` besides `status` (for the typed subclasses)."""
+
+    timeout: float
+    interval: float
+    max_interval: float
+    on_progress: Callable[[Any], None] | None
 
 
 class BaseRtcClient:
@@ -387,31 +396,11 @@ class BaseRtcClient:
         timeout: float = 60.0,
         interval: float = 0.5,
         max_interval: float = 5.0,
-    ) -> Any:
-        """Poll GetRecordTask until the task reaches `status`; returns the RecordTask."""
-        return self._wait_for_task(
-            app_id,
-            room_id,
-            task_id,
-            status=status,
-            timeout=timeout,
-            interval=interval,
-            max_interval=max_interval,
-        )
-
-    def _wait_for_task(
-        self,
-        app_id: str,
-        room_id: str,
-        task_id: str,
-        *,
-        status: int,
-        timeout: float = 60.0,
-        interval: float = 0.5,
-        max_interval: float = 5.0,
+        on_progress: Callable[[Any], None] | None = None,
     ) -> Any:
         """Poll GetRecordTask with backoff until the task reaches `status`; return the RecordTask.
 
+        `on_progress(task)` is told of every task polled (None while the answer has none).
         Raises WaitTimeout when time runs out, TaskEndedEarly when the task ends or fails (Status
         3 or 4) before reaching `status`.
         """
@@ -422,6 +411,8 @@ class BaseRtcClient:
             result = self.call("GetRecordTask", query).result
             # RecordTask is optional from 2023-06-01 on: no task yet is a status like any other.
             task = None if result is None else result.record_task
+            if on_progress is not None:
+                on_progress(task)
             if task is not None and task.status == status:
                 return task
             # Status is optional in the response model: int(None) must not hide the real error.

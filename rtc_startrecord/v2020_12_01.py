@@ -59,7 +59,7 @@ from rtc_startrecord_models.v2020_12_01 import (
     Vod,
 )
 
-from .client import BaseRtcClient, ClientOptions
+from .client import BaseRtcClient, ClientOptions, WaitOptions
 from .credentials import Credentials
 
 if TYPE_CHECKING:
@@ -153,23 +153,11 @@ class RtcClient(BaseRtcClient):
         task_id: str,
         *,
         status: int,
-        timeout: float = 60.0,
-        interval: float = 0.5,
-        max_interval: float = 5.0,
+        **options: Unpack[WaitOptions],
     ) -> RecordTask:
         """Poll GetRecordTask until the task reaches `status` (see BaseRtcClient)."""
-        return cast(
-            RecordTask,
-            self._wait_for_task(
-                app_id,
-                room_id,
-                task_id,
-                status=status,
-                timeout=timeout,
-                interval=interval,
-                max_interval=max_interval,
-            ),
-        )
+        task = super().wait_for_task(app_id, room_id, task_id, status=status, **options)
+        return cast(RecordTask, task)
 
 
 __all__ = [

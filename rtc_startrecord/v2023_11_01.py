@@ -13,7 +13,7 @@ on its methods.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from rtc_startrecord_models.v2023_11_01 import API_VERSION as API_VERSION
 from rtc_startrecord_models.v2023_11_01 import (
@@ -68,6 +68,10 @@ from rtc_startrecord_models.v2023_11_01 import (
 )
 
 from . import v2020_12_01 as _v2020_12_01
+from .client import WaitOptions
+
+if TYPE_CHECKING:
+    from typing import Unpack
 
 
 class RtcClient(_v2020_12_01.RtcClient):
@@ -103,23 +107,11 @@ class RtcClient(_v2020_12_01.RtcClient):
         task_id: str,
         *,
         status: int,
-        timeout: float = 60.0,
-        interval: float = 0.5,
-        max_interval: float = 5.0,
+        **options: Unpack[WaitOptions],
     ) -> RecordTask:
         """Poll GetRecordTask until the task reaches `status` (see BaseRtcClient)."""
-        return cast(
-            RecordTask,
-            self._wait_for_task(
-                app_id,
-                room_id,
-                task_id,
-                status=status,
-                timeout=timeout,
-                interval=interval,
-                max_interval=max_interval,
-            ),
-        )
+        task = super().wait_for_task(app_id, room_id, task_id, status=status, **options)
+        return cast(RecordTask, task)
 
 
 __all__ = [

@@ -424,7 +424,7 @@ def shim(v: Version, default: str, versions: list[Version], names: list[str]) ->
     ]
     if is_default:
         lines += [
-            "from .client import BaseRtcClient, ClientOptions",
+            "from .client import BaseRtcClient, ClientOptions, WaitOptions",
             "from .credentials import Credentials",
             "",
             "if TYPE_CHECKING:",
@@ -434,7 +434,13 @@ def shim(v: Version, default: str, versions: list[Version], names: list[str]) ->
         ]
     else:
         parent = default_module(versions, default)
-        lines += [f"from . import {parent} as _{parent}"]
+        lines += [
+            f"from . import {parent} as _{parent}",
+            "from .client import WaitOptions",
+            "",
+            "if TYPE_CHECKING:",
+            "    from typing import Unpack",
+        ]
     lines += ["", "", f"class RtcClient({base}):"]
     if is_default:
         lines += [
@@ -499,23 +505,11 @@ def shim(v: Version, default: str, versions: list[Version], names: list[str]) ->
         "        task_id: str,",
         "        *,",
         "        status: int,",
-        "        timeout: float = 60.0,",
-        "        interval: float = 0.5,",
-        "        max_interval: float = 5.0,",
+        "        **options: Unpack[WaitOptions],",
         f"    ) -> RecordTask:{ignore}",
         '        """Poll GetRecordTask until the task reaches `status` (see BaseRtcClient)."""',
-        "        return cast(",
-        "            RecordTask,",
-        "            self._wait_for_task(",
-        "                app_id,",
-        "                room_id,",
-        "                task_id,",
-        "                status=status,",
-        "                timeout=timeout,",
-        "                interval=interval,",
-        "                max_interval=max_interval,",
-        "            ),",
-        "        )",
+        "        task = super().wait_for_task(app_id, room_id, task_id, status=status, **options)",
+        "        return cast(RecordTask, task)",
         "",
         "",
         "__all__ = [",
