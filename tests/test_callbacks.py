@@ -238,15 +238,20 @@ def test_eventdata_as_object_is_malformed() -> None:
         cb.parse(body, secret=SECRET, now=NOW_TS)
 
 
-def test_wrong_argument_types_raise_type_error() -> None:
-    with pytest.raises(TypeError):
-        cb.verify(123, secret=SECRET)  # type: ignore[arg-type]
+def test_wrong_argument_types() -> None:
+    # A body of another type is input like any other: False, or a CallbackError (also a
+    # TypeError, as it used to be). A bad secret is a configuration mistake and raises.
+    assert cb.verify(123, secret=SECRET) is False  # type: ignore[arg-type]
+    with pytest.raises(cb.UnsupportedBody) as info:
+        cb.parse(None, secret=SECRET)  # type: ignore[arg-type]
+    assert isinstance(info.value, TypeError)
+    assert isinstance(info.value, cb.MalformedCallback)
     with pytest.raises(TypeError):
         cb.verify(b"{}", secret=b"x")  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
-        cb.parse(None, secret=SECRET)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="empty"):
         cb.verify(b"{}", secret="")
+    with pytest.raises(ValueError, match="surrogate"):
+        cb.verify(b"{}", secret="\ud800")
 
 
 # --------------------------------------------------------------------------------------------
