@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from rtc_startrecord import callbacks, cli, spec
+from rtc_startrecord.cli import wait as cli_wait
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "contract_tests" / "golden" / "2020-12-01"
@@ -715,4 +716,4 @@ def test_main_in_process_validate(capsys: pytest.CaptureFixture[str], tmp_path: 
      ("unknown_error", 0), ("0", 0)],
 )  # fmt: skip
 def test_parse_status(text: str, status: int) -> None:
-    assert cli._parse_status(text) == status
+    assert cli_wait.parse_status(text) == status

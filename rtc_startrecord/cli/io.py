@@ -1,0 +1,154 @@
+"""The CLI's plumbing: exit codes, the user error, reading FILE or stdin, printing results.
+
+Results go to stdout (`out`), diagnostics to stderr (`err`); a `CliError` is a user error that
+`main` prints without a traceback and exits with its code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..errors import Problem
+
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_REJECTED",
+    "EXIT_USAGE",
+    "PROG",
+    "STDIN_NAME",
+    "CliError",
+    "display_name",
+    "dump",
+    "env_secret",
+    "err",
+    "load_json",
+    "load_object",
+    "out",
+    "plural",
+    "problem_json",
+    "problem_line",
+    "problems_json",
+    "read_bytes",
+]
+
+PROG = "rtc-startrecord"
+
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+STDIN_NAME = "<stdin>"
+
+
+class CliError(Exception):
+    """A user error: print the message to stderr and exit with `code` (no traceback)."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+
+
+def out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def dump(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def problem_line(name: str, p: Problem) -> str:
+    return f"{name}: {p}"
+
+
+def problem_json(name: str, p: Problem) -> dict[str, str]:
+    return {"file": name, "path": p.path, "rule": p.rule, "message": p.message,
+            "severity": p.severity}  # fmt: skip
+
+
+def problems_json(version: str, action: str, problems: list[dict[str, str]]) -> str:
+    return dump({"version": version, "action": action, "problems": problems})
+
+
+# --------------------------------------------------------------------------------------------
+# Input
+
+
+def display_name(path: str) -> str:
+    return STDIN_NAME if path == "-" else path
+
+
+def read_bytes(path: str) -> bytes:
+    """The bytes of FILE, or of stdin for ``-``; CliError (exit 2) naming the file on failure."""
+    if path == "-":
+        try:
+            return sys.stdin.buffer.read()
+        except OSError as exc:
+            raise CliError(f"{STDIN_NAME}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CliError(f"{path}: is a directory, not a file") from None
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def load_json(path: str) -> Any:
+    """FILE parsed as JSON; CliError (exit 2) naming the file when unreadable or not JSON."""
+    name = display_name(path)
+    raw = read_bytes(path)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CliError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(
+            f"{name}: not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    except RecursionError:
+        raise CliError(f"{name}: not JSON this tool can read: nested too deeply") from None
+
+
+def load_object(path: str) -> dict[str, Any]:
+    """FILE as a JSON object (a request body); not an object is a rejection (exit 1)."""
+    data = load_json(path)
+    if not isinstance(data, dict):
+        raise CliError(
+            f"{display_name(path)}: the request body must be a JSON object, "
+            f"not {type(data).__name__}",
+            EXIT_REJECTED,
+        )
+    return data
+
+
+def env_secret(name: str, flag: str) -> str:
+    """The secret in environment variable `name` (given with `flag`); unset or empty: exit 2."""
+    value = os.environ.get(name)
+    if not value:
+        state = "is empty" if value == "" else "is not set"
+        raise CliError(f"{flag}: environment variable {name} {state}; export the secret there")
+    return value
