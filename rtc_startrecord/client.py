@@ -400,7 +400,9 @@ class BaseRtcClient:
     ) -> Any:
         """Poll GetRecordTask with backoff until the task reaches `status`; return the RecordTask.
 
-        `on_progress(task)` is told of every task polled (None while the answer has none).
+        `on_progress(response)` is told of every GetRecordTask answer polled (its response model,
+        envelope and all), before its status is judged, so it has seen the last one when
+        TaskEndedEarly or WaitTimeout is raised.
         Raises WaitTimeout when time runs out, TaskEndedEarly when the task ends or fails (Status
         3 or 4) before reaching `status`.
         """
@@ -408,11 +410,12 @@ class BaseRtcClient:
         delay = interval
         query = {"AppId": app_id, "RoomId": room_id, "TaskId": task_id}
         while True:
-            result = self.call("GetRecordTask", query).result
+            response = self.call("GetRecordTask", query)
+            result = response.result
             # RecordTask is optional from 2023-06-01 on: no task yet is a status like any other.
-            task = None if result is None else result.record_task
             if on_progress is not None:
-                on_progress(task)
+                on_progress(response)
+            task = None if result is None else result.record_task
             if task is not None and task.status == status:
                 return task
             # Status is optional in the response model: int(None) must not hide the real error.

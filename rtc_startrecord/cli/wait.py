@@ -4,10 +4,8 @@ Exit 0 when the task reaches the status, 1 when it ends or fails first (it never
 client's `TERMINAL` statuses), 2 when ``--timeout`` runs out; the last GetRecordTask envelope
 goes to stdout in every case.
 
-This polls by itself, with the client's `TERMINAL` set, rather than through
-`BaseRtcClient.wait_for_task`: the command prints the whole last GetRecordTask envelope (its
-ResponseMetadata too), and the client's wait hands out only RecordTasks (``on_progress(task)``
-and its return value). Once it reports each polled response, this becomes a call to it.
+The waiting is the client's `wait_for_task`; its ``on_progress`` hands each polled answer here
+for the progress line and for the envelope printed at the end.
 """
 
 from __future__ import annotations
@@ -70,7 +68,7 @@ def wait_for_status(args: argparse.Namespace, client: RtcClient, body: dict[str,
     error (RtcApiError) is the caller's to report.
     """
     from .. import spec
-    from ..client import TERMINAL
+    from ..errors import TaskEndedEarly, WaitTimeout
     from ..wire import to_wire
 
     wanted: RecordTaskStatus = spec.model_module(args.api_version).RecordTaskStatus(args.wait)
@@ -79,31 +77,42 @@ def wait_for_status(args: argparse.Namespace, client: RtcClient, body: dict[str,
     task_id = body.get("TaskId")
     want = f"{int(wanted)} ({status_name(wanted)})"
     t0 = time.monotonic()
-    delay = FIRST_DELAY
-    while True:
-        response = client.get_record_task(body)
-        elapsed = time.monotonic() - t0
-        result = response.result
+    last: list[Any] = []
+
+    def status_of(response: Any) -> tuple[Any, int]:
         # RecordTask is optional from 2023-06-01 on: no task yet is shown as status -1 (?).
-        task = None if result is None else result.record_task
+        task = None if response.result is None else response.result.record_task
         status = None if task is None else task.status
-        now = -1 if status is None else int(status)
+        return task, -1 if status is None else int(status)
+
+    def progress(response: Any) -> None:
+        last[:] = [response]
+        now = status_of(response)[1]
         err(f"waiting for task {task_id}: status {now} ({status_name(now)}), "
-            f"{elapsed:.1f}s elapsed")  # fmt: skip
-        if task is not None and status == wanted:
-            out(redactor.json(to_wire(response)))
-            return EXIT_OK
-        if task is not None and status in TERMINAL:
-            out(redactor.json(to_wire(response)))
-            reason = redactor.text(task.stop_reason) if task.stop_reason else None
-            err(f"{PROG}: task {task_id} reached status {now} ({status_name(now)}"
-                f"{', ' + reason if reason else ''}) and will not reach {want}")  # fmt: skip
-            return EXIT_REJECTED
-        remaining = timeout - elapsed
-        if remaining <= 0:
-            out(redactor.json(to_wire(response)))
-            err(f"{PROG}: error: task {task_id} did not reach status {want} "
-                f"within {timeout:g}s")  # fmt: skip
-            return EXIT_USAGE
-        time.sleep(min(delay, remaining))
-        delay = min(delay * 2, MAX_DELAY)
+            f"{time.monotonic() - t0:.1f}s elapsed")  # fmt: skip
+
+    try:
+        client.wait_for_task(
+            str(body.get("AppId")),
+            str(body.get("RoomId")),
+            str(task_id),
+            status=wanted,
+            timeout=timeout,
+            interval=FIRST_DELAY,
+            max_interval=MAX_DELAY,
+            on_progress=progress,
+        )
+    except TaskEndedEarly:
+        out(redactor.json(to_wire(last[-1])))
+        task, now = status_of(last[-1])
+        reason = redactor.text(task.stop_reason) if task is not None and task.stop_reason else None
+        err(f"{PROG}: task {task_id} reached status {now} ({status_name(now)}"
+            f"{', ' + reason if reason else ''}) and will not reach {want}")  # fmt: skip
+        return EXIT_REJECTED
+    except WaitTimeout:
+        out(redactor.json(to_wire(last[-1])))
+        err(f"{PROG}: error: task {task_id} did not reach status {want} "
+            f"within {timeout:g}s")  # fmt: skip
+        return EXIT_USAGE
+    out(redactor.json(to_wire(last[-1])))
+    return EXIT_OK
