@@ -234,10 +234,11 @@ def test_chunked_via_urllib3(pool: urllib3.HTTPConnectionPool) -> None:
     assert echo(resp)["body"] == "abcd"
 
 
-def test_unsupported_transfer_encoding_is_411(server: WSGIServer, app: EchoApp) -> None:
+def test_unsupported_transfer_encoding_is_400(server: WSGIServer, app: EchoApp) -> None:
+    # RFC 9112 section 6.3: chunked not the final coding -> 400, then close.
     request = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc"
     raw = raw_exchange(server, request)
-    assert raw.startswith(b"HTTP/1.1 411 ")
+    assert raw.startswith(b"HTTP/1.1 400 ")
     assert app.calls == []
 
 

@@ -70,6 +70,14 @@ def request_id() -> str:
     return time.strftime("%Y%m%d%H%M%S", time.gmtime()) + uuid.uuid4().hex[:20].upper()
 
 
+# What the HTTP layer's own answers are called in the envelope (the rest is InvalidRequest).
+_HTTP_LAYER_CODES = {
+    408: "RequestTimeout",
+    413: "InvalidParameter.BodyTooLarge",
+    503: "ServiceUnavailable",  # the connection cap: safe to retry, nothing was read
+}
+
+
 class SimulatorApp:
     """A WSGI app answering the spec'd actions of every API version from one `State`."""
 
@@ -179,7 +187,7 @@ class SimulatorApp:
         first: dict[str, str] = {}
         for k, v in parse_qsl(urlsplit(target).query, keep_blank_values=True):
             first.setdefault(k, v)
-        code = "InvalidParameter.BodyTooLarge" if status == 413 else "InvalidRequest"
+        code = _HTTP_LAYER_CODES.get(status, "InvalidRequest")
         refusal = _Refusal(status, code, message)
         return self.envelope(first.get("Action", ""), first.get("Version", ""), refusal)
 
