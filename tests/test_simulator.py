@@ -491,8 +491,9 @@ def test_fuzz_never_500_and_keeps_answering(sim: Simulator) -> None:
     for data in cases:
         answer = raw_exchange(sim, data)
         status = status_of(answer)
-        # 505 for an HTTP version it does not speak is an answer, not a failure
-        assert status is None or status < 500 or status == 505, (data[:80], answer[:300])
+        # No answer only while a request is incomplete (the head deadline answers it later);
+        # a version it does not speak is client input too: 400, never a 5xx.
+        assert status is None or status < 500, (data[:80], answer[:300])
     # signed garbage bodies and queries reach the app: always an envelope, never a 500
     for i in range(10):
         garbage = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300)))
