@@ -21,7 +21,8 @@ One test per row (or rule), every check of it inside, so the suite stays quick. 
 sheets leave unconfirmed (`"confirmed": false`, `unconfirmed_values`) that does not hold makes
 the test xfail, never fail. A row marked `"disagrees_with_spec"` is a finding (documentation
 and spec differ): xfail(strict=True) naming why; it fails once the spec agrees, and any other
-check of the row that breaks still fails it.
+check of the row that breaks still fails it (`"disagreeing_checks": [labels]` narrows the
+finding to some of the row's checks, by the labels this module gives them).
 """
 
 from __future__ import annotations

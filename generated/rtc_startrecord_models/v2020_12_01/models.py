@@ -85,7 +85,7 @@ class LayoutMode(IntEnum):
     SIDE_BY_SIDE = 3
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Canvas(Model):
     """The mixed picture's size and background."""
     width: int | None = field(default=None, metadata={"wire": "Width"})
@@ -136,7 +136,7 @@ class MediaType(IntEnum):
     VIDEO_ONLY = 2
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class SourceCrop(Model):
     """
     A crop of the source picture, as ratios of the source; odd pixel results are rounded to even.
@@ -191,7 +191,7 @@ A vector x, y, z.
 """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Vod(Model):
     """A Volcengine VOD destination for the produced files."""
     account_id: str | None = field(default=None, metadata={"wire": "AccountId"})
@@ -222,7 +222,7 @@ The ID naming rule: 1 to 128 characters, each a letter, a digit or one of `_ @ -
 """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class ErrorInfo(Model):
     """Why a call failed."""
     code: str = field(metadata={"wire": "Code"})
@@ -233,7 +233,7 @@ class ErrorInfo(Model):
     """Numeric gateway code (100xxx); absent or 0 for service errors."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Stream(Model):
     """One published stream, named by its publisher and kind."""
     user_id: Id = field(metadata={"wire": "UserId"})
@@ -249,7 +249,7 @@ class Stream(Model):
     """0 the camera (audio/video) stream, the default; 1 the screen stream."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Encode(Model):
     """
     Encoding parameters. The service replaces an invalid optional value by its default (R13); this
@@ -306,7 +306,7 @@ class Encode(Model):
     """SDK only (U): 1 mono, 2 stereo (default)."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Region(Model):
     """Where one stream is drawn on the canvas; positions and sizes are ratios of the canvas."""
     stream_index: int = field(metadata={"wire": "StreamIndex"})
@@ -361,7 +361,7 @@ class Region(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class AudienceSpatialOrientation(Model):
     """Three vectors that must be pairwise perpendicular (R20)."""
     forward: Vector3 | None = field(default=None, metadata={"wire": "Forward"})
@@ -372,7 +372,7 @@ class AudienceSpatialOrientation(Model):
     """Upward direction; default [0, 0, 1]."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class StopRecordRequest(Model):
     """The JSON body of StopRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
@@ -385,7 +385,7 @@ class StopRecordRequest(Model):
     """Your business tag."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class GetRecordTaskRequest(Model):
     """
     The query parameters of GetRecordTask, as an object. Its `examples` are the operation's named
@@ -399,7 +399,7 @@ class GetRecordTaskRequest(Model):
     """The task to query."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class RecordFile(Model):
     """One produced file."""
     start_time: int = field(metadata={"wire": "StartTime"})
@@ -426,7 +426,7 @@ class RecordFile(Model):
     """Height in pixels."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class ResponseMetadata(Model):
     """The metadata every RTC OpenAPI response carries."""
     request_id: str = field(metadata={"wire": "RequestId"})
@@ -443,7 +443,7 @@ class ResponseMetadata(Model):
     """Present only on failure."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class ErrorResponse(Model):
     """A failure envelope of any action."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
@@ -452,7 +452,7 @@ class ErrorResponse(Model):
     """Absent, empty or `{}` on failure."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Streams(Model):
     """A list of streams, used as an allow-list or a block-list."""
     stream_list: list[Stream] | None = field(
@@ -464,7 +464,7 @@ class Streams(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class CustomLayout(Model):
     """A custom layout; every target stream needs exactly one region (R11)."""
     canvas: Canvas | None = field(default=None, metadata={"wire": "Canvas"})
@@ -473,7 +473,7 @@ class CustomLayout(Model):
     """One region per target stream (R11); a region must stay inside the canvas (R16)."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class SpatialConfig(Model):
     """Spatial audio settings of the listener."""
     enable_spatial_render: bool | None = field(
@@ -490,7 +490,7 @@ class SpatialConfig(Model):
     """The listener's orientation."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class StartRecordResponse(Model):
     """StartRecord's answer; Result is "ok" on success and absent on failure."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
@@ -499,7 +499,7 @@ class StartRecordResponse(Model):
     """"ok" on success."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class StopRecordResponse(Model):
     """StopRecord's answer; Result is "ok" on success."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
@@ -508,7 +508,7 @@ class StopRecordResponse(Model):
     """"ok" on success."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class UpdateRecordResponse(Model):
     """UpdateRecord's answer; Result is "ok" on success."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
@@ -517,7 +517,7 @@ class UpdateRecordResponse(Model):
     """"ok" on success."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class RecordTask(Model):
     """A recording task's state."""
     start_time: int | None = field(default=None, metadata={"wire": "StartTime"})
@@ -539,7 +539,7 @@ class RecordTask(Model):
     """The files produced."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Layout(Model):
     """The layout of the mixed picture (mixed mode only, R7)."""
     layout_mode: LayoutMode | None = field(
@@ -566,7 +566,7 @@ class Layout(Model):
     """The canvas and the regions, used when LayoutMode is 2 (R11)."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Control(Model):
     """Task control options."""
     media_type: ControlMediaType | None = field(
@@ -609,7 +609,7 @@ class Control(Model):
     """SDK only: spatial audio settings."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class UpdateRecordRequest(Model):
     """The JSON body of UpdateRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
@@ -628,14 +628,14 @@ class UpdateRecordRequest(Model):
     """The new layout; its canvas background and regions replace the task's (R11, R16)."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class GetRecordTaskResult(Model):
     """The result of GetRecordTask."""
     record_task: RecordTask = field(metadata={"wire": "RecordTask"})
     """The task's state and files."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class StartRecordRequest(Model):
     """The JSON body of StartRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
@@ -701,7 +701,7 @@ class StartRecordRequest(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class GetRecordTaskResponse(Model):
     """GetRecordTask's answer."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})

@@ -85,7 +85,7 @@ class LayoutMode(IntEnum):
     SIDE_BY_SIDE = 3
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Canvas(Model):
     """The mixed picture's size and background."""
     width: int | None = field(default=None, metadata={"wire": "Width"})
@@ -135,7 +135,7 @@ class MediaType(IntEnum):
     VIDEO_ONLY = 2
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class SourceCrop(Model):
     """
     A crop of the source picture, as ratios of the source; odd pixel results are rounded to even by
@@ -186,7 +186,7 @@ class FileFormat(StrEnum):
     M4A = 'M4A'
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class FileNameConfig(Model):
     """How the produced files are named."""
     pattern: str | None = field(default=None, metadata={"wire": "Pattern"})
@@ -216,7 +216,7 @@ class StorageType(IntEnum):
     VEIMAGEX = 3
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class TosConfig(Model):
     """A Volcengine TOS destination."""
     account_id: str = field(metadata={"wire": "AccountId"})
@@ -233,7 +233,7 @@ class TosConfig(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class VodConfig(Model):
     """A Volcengine VOD destination."""
     account_id: str = field(metadata={"wire": "AccountId"})
@@ -256,7 +256,7 @@ class CustomVendor(IntEnum):
     KODO = 4
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class VeImageXConfig(Model):
     """A veImageX destination; the service uses it for snapshots only, not recordings (R30)."""
     account_id: str = field(metadata={"wire": "AccountId"})
@@ -286,7 +286,7 @@ The ID naming rule: 1 to 128 characters, each a letter, a digit or one of `_ @ -
 """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class ErrorInfo(Model):
     """Why a call failed."""
     code: str = field(metadata={"wire": "Code"})
@@ -297,7 +297,7 @@ class ErrorInfo(Model):
     """Numeric gateway code (100xxx); absent or 0 for service errors."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Stream(Model):
     """One published stream, named by its publisher and its kind."""
     user_id: Id = field(metadata={"wire": "UserId"})
@@ -313,7 +313,7 @@ class Stream(Model):
     """0 the camera (audio/video) stream, default 0; 1 the screen stream."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Encode(Model):
     """
     Encoding of the output. The service replaces an invalid optional value by its default (R13);
@@ -364,7 +364,7 @@ class Encode(Model):
     """1 mono, 2 stereo; default 2."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Region(Model):
     """Where one stream is drawn; positions and sizes are ratios of the canvas in this version."""
     stream_index: int = field(metadata={"wire": "StreamIndex"})
@@ -416,7 +416,7 @@ class Region(Model):
     """This user's spatial audio position x, y, z, each -100..100; default [0, 0, 0]."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Control(Model):
     """Task controls. The 2020 push-to-CDN and spatial-audio members are gone in this version."""
     media_type: ControlMediaType | None = field(
@@ -443,7 +443,7 @@ class Control(Model):
     """Longest recording in seconds; default 0, which means no limit."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class FileFormatConfig(Model):
     """The container formats of the output."""
     file_format: list[FileFormat] | None = field(
@@ -455,7 +455,7 @@ class FileFormatConfig(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class CustomConfig(Model):
     """
     A third-party S3-compatible bucket. AccessKey and SecretKey are credentials: give a key that may
@@ -481,7 +481,7 @@ class CustomConfig(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class StopRecordRequest(Model):
     """The JSON body of StopRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
@@ -494,7 +494,7 @@ class StopRecordRequest(Model):
     """Your business tag."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class GetRecordTaskRequest(Model):
     """
     The query parameters of GetRecordTask, as an object. Its `examples` are the operation's named
@@ -508,7 +508,7 @@ class GetRecordTaskRequest(Model):
     """The task to query, as named at StartRecord (R8)."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class RecordFile(Model):
     """
     One produced file. Every member is optional in this version (StartTime was required in
@@ -541,7 +541,7 @@ class RecordFile(Model):
     """Height in pixels."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class ResponseMetadata(Model):
     """The metadata every RTC OpenAPI response carries."""
     request_id: str = field(metadata={"wire": "RequestId"})
@@ -558,7 +558,7 @@ class ResponseMetadata(Model):
     """Present only on failure."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class ErrorResponse(Model):
     """A failure envelope of any action."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
@@ -567,7 +567,7 @@ class ErrorResponse(Model):
     """Absent, empty or `{}` on failure."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Streams(Model):
     """A list of streams, used as an allow-list (TargetStreams) or a block-list (ExcludeStreams)."""
     stream_list: list[Stream] | None = field(
@@ -579,7 +579,7 @@ class Streams(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class CustomLayout(Model):
     """
     A custom layout; every target stream needs exactly one region, else InvalidParameter (R11).
@@ -592,7 +592,7 @@ class CustomLayout(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class StorageConfig(Model):
     """
     Where the files are stored. Type (default 0) selects the one sub-configuration that must be
@@ -618,7 +618,7 @@ class StorageConfig(Model):
     """The veImageX service; needed when Type is 3, which recording does not serve (R29, R30)."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class StartRecordResponse(Model):
     """StartRecord's answer; Result is "ok" on success and empty or absent on failure."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
@@ -627,7 +627,7 @@ class StartRecordResponse(Model):
     """"ok" on success."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class StopRecordResponse(Model):
     """StopRecord's answer; Result is "ok" on success."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
@@ -636,7 +636,7 @@ class StopRecordResponse(Model):
     """"ok" on success."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class UpdateRecordResponse(Model):
     """UpdateRecord's answer; Result is "ok" on success."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
@@ -645,7 +645,7 @@ class UpdateRecordResponse(Model):
     """"ok" on success."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class RecordTask(Model):
     """A recording task's state."""
     start_time: int | None = field(default=None, metadata={"wire": "StartTime"})
@@ -667,7 +667,7 @@ class RecordTask(Model):
     """The files produced so far."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Layout(Model):
     """
     The layout of the mixed picture (mixed mode only, R7). The data-structure page still lists
@@ -694,7 +694,7 @@ class Layout(Model):
     """The canvas and the regions, used when LayoutMode is 2 (R11)."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class UpdateRecordRequest(Model):
     """The JSON body of UpdateRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
@@ -719,14 +719,14 @@ class UpdateRecordRequest(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class GetRecordTaskResult(Model):
     """The result of GetRecordTask."""
     record_task: RecordTask = field(metadata={"wire": "RecordTask"})
     """The task's state and files; always present in a result of this version."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class StartRecordRequest(Model):
     """The JSON body of StartRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
@@ -795,7 +795,7 @@ class StartRecordRequest(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class GetRecordTaskResponse(Model):
     """GetRecordTask's answer."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})

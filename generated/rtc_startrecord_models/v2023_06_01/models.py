@@ -85,7 +85,7 @@ class LayoutMode(IntEnum):
     SIDE_BY_SIDE = 3
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Canvas(Model):
     """The mixed picture's size and background."""
     width: int | None = field(default=None, metadata={"wire": "Width"})
@@ -133,7 +133,7 @@ class MediaType(IntEnum):
     VIDEO_ONLY = 2
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class SourceCrop(Model):
     """
     A crop of the source picture, as ratios of the source; odd pixel results are rounded to even.
@@ -219,7 +219,7 @@ class StorageType(IntEnum):
     VEIMAGEX = 3
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class TosConfig(Model):
     """A Volcengine TOS bucket."""
     account_id: str = field(metadata={"wire": "AccountId"})
@@ -232,7 +232,7 @@ class TosConfig(Model):
     """The bucket's region code from the vendor's region table (not retrieved, U); default 0."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class VodConfig(Model):
     """A Volcengine VOD space."""
     account_id: str = field(metadata={"wire": "AccountId"})
@@ -255,7 +255,7 @@ class CustomVendor(IntEnum):
     KODO = 4
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class VeImageXConfig(Model):
     """A veImageX service; for snapshots only, not recordings (R30)."""
     account_id: str = field(metadata={"wire": "AccountId"})
@@ -266,7 +266,7 @@ class VeImageXConfig(Model):
     """The service's region code (table not retrieved, U); default 0."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class FileNameConfig(Model):
     """
     How produced files are named: Prefix + Pattern + a random suffix on TOS and S3-compatible
@@ -318,7 +318,7 @@ The ID naming rule: 1 to 128 characters, each a letter, a digit or one of `_ @ -
 """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class ErrorInfo(Model):
     """Why a call failed."""
     code: str = field(metadata={"wire": "Code"})
@@ -329,7 +329,7 @@ class ErrorInfo(Model):
     """Numeric gateway code (100xxx); absent or 0 for service errors."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Stream(Model):
     """One published stream, named by its publisher and kind."""
     user_id: Id = field(metadata={"wire": "UserId"})
@@ -345,7 +345,7 @@ class Stream(Model):
     """0 the camera (audio/video) stream, the default; 1 the screen stream."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Encode(Model):
     """
     Encoding parameters. The service replaces an invalid optional value by its default (R13); this
@@ -397,7 +397,7 @@ class Encode(Model):
     """1 mono, 2 stereo (default)."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Region(Model):
     """
     Where one stream is drawn on the canvas. New in 2023-06-01: position and size are whole pixels
@@ -462,7 +462,7 @@ class Region(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class SEIConfig(Model):
     """
     Supplemental enhancement information (SEI) written into the stream; a push-to-CDN feature (R27).
@@ -510,7 +510,7 @@ class SEIConfig(Model):
     """Whether non-key frames may carry SEI too (true) or key frames only (false, default)."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class AudienceSpatialOrientation(Model):
     """Three vectors that must be pairwise perpendicular (R20); otherwise the defaults apply."""
     forward: Vector3 | None = field(default=None, metadata={"wire": "Forward"})
@@ -521,7 +521,7 @@ class AudienceSpatialOrientation(Model):
     """Upward direction; default [0, 0, 1]."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class CustomConfig(Model):
     """
     A bucket on third-party S3-compatible storage. Its keys should allow writing to the bucket and,
@@ -544,7 +544,7 @@ class CustomConfig(Model):
     """The bucket's region code, vendor-specific (table not retrieved, U); default 0."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class FileFormatConfig(Model):
     """The container formats to produce."""
     file_format: list[FileFormat] | None = field(
@@ -556,7 +556,7 @@ class FileFormatConfig(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class StopRecordRequest(Model):
     """The JSON body of StopRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
@@ -569,7 +569,7 @@ class StopRecordRequest(Model):
     """Your business tag."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class GetRecordTaskRequest(Model):
     """
     The query parameters of GetRecordTask, as an object. Its `examples` are the operation's named
@@ -583,7 +583,7 @@ class GetRecordTaskRequest(Model):
     """The task to query, as named at start (R8)."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class RecordFile(Model):
     """One produced file; every member optional in this version's SDK."""
     start_time: int | None = field(default=None, metadata={"wire": "StartTime"})
@@ -612,7 +612,7 @@ class RecordFile(Model):
     """Height in pixels."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class ResponseMetadata(Model):
     """The metadata every RTC OpenAPI response carries."""
     request_id: str = field(metadata={"wire": "RequestId"})
@@ -629,7 +629,7 @@ class ResponseMetadata(Model):
     """Present only on failure."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class ErrorResponse(Model):
     """A failure envelope of any action."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
@@ -638,7 +638,7 @@ class ErrorResponse(Model):
     """Absent, empty or `{}` on failure."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Streams(Model):
     """A list of streams, used as an allow-list or a block-list."""
     stream_list: list[Stream] | None = field(
@@ -650,7 +650,7 @@ class Streams(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class CustomLayout(Model):
     """A custom layout; every target stream needs exactly one region (R11)."""
     canvas: Canvas | None = field(default=None, metadata={"wire": "Canvas"})
@@ -662,7 +662,7 @@ class CustomLayout(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class SpatialConfig(Model):
     """Spatial audio settings of the listener."""
     enable_spatial_render: bool | None = field(
@@ -679,7 +679,7 @@ class SpatialConfig(Model):
     """The listener's orientation."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class StorageConfig(Model):
     """
     Where the produced files are stored. Type selects the one sub-config that must be present with
@@ -701,7 +701,7 @@ class StorageConfig(Model):
     """The veImageX service, for Type 3, which serves snapshots, not recordings (R29, R30)."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class StartRecordResponse(Model):
     """StartRecord's answer; Result is "ok" on success (U in this version) and absent on failure."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
@@ -710,7 +710,7 @@ class StartRecordResponse(Model):
     """"ok" on success (U: the SDK says nothing)."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class StopRecordResponse(Model):
     """StopRecord's answer; Result is "ok" on success (U)."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
@@ -719,7 +719,7 @@ class StopRecordResponse(Model):
     """"ok" on success (U: the SDK says nothing)."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class UpdateRecordResponse(Model):
     """UpdateRecord's answer; Result is "ok" on success (U)."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
@@ -728,7 +728,7 @@ class UpdateRecordResponse(Model):
     """"ok" on success (U: the SDK says nothing)."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class RecordTask(Model):
     """A recording task's state."""
     start_time: int | None = field(default=None, metadata={"wire": "StartTime"})
@@ -750,7 +750,7 @@ class RecordTask(Model):
     """The files produced so far."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Layout(Model):
     """The layout of the mixed picture (mixed mode only, R7)."""
     layout_mode: LayoutMode | None = field(
@@ -770,7 +770,7 @@ class Layout(Model):
     """The canvas and the regions, used when LayoutMode is 2 (R11)."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Control(Model):
     """
     Task control options. The SDK type is shared with push-to-CDN: PushStreamMode and SEIConfig are
@@ -814,7 +814,7 @@ class Control(Model):
     """Spatial audio rendering of the listener."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class UpdateRecordRequest(Model):
     """The JSON body of UpdateRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
@@ -839,7 +839,7 @@ class UpdateRecordRequest(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class GetRecordTaskResult(Model):
     """The result of GetRecordTask."""
     record_task: RecordTask | None = field(
@@ -848,7 +848,7 @@ class GetRecordTaskResult(Model):
     """The task's state and files; optional in this version's SDK (required in 2022-06-01)."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class StartRecordRequest(Model):
     """The JSON body of StartRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
@@ -917,7 +917,7 @@ class StartRecordRequest(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class GetRecordTaskResponse(Model):
     """GetRecordTask's answer."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})

@@ -85,7 +85,7 @@ class LayoutMode(IntEnum):
     SIDE_BY_SIDE = 3
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Canvas(Model):
     """The mixed picture's size and background."""
     width: int | None = field(default=None, metadata={"wire": "Width"})
@@ -136,7 +136,7 @@ class MediaType(IntEnum):
     VIDEO_ONLY = 2
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class SourceCrop(Model):
     """
     A crop of the source picture, as ratios of the source (ratios in every version); odd pixel
@@ -187,7 +187,7 @@ class FileFormat(StrEnum):
     M4A = 'M4A'
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class FileNameConfig(Model):
     """
     File naming. TOS and S3-compatible storage: Prefix path + Pattern + random suffix; VOD: Pattern
@@ -220,7 +220,7 @@ class StorageType(IntEnum):
     VEIMAGEX = 3
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class TosConfig(Model):
     """A Volcengine TOS destination."""
     account_id: str = field(metadata={"wire": "AccountId"})
@@ -256,7 +256,7 @@ class CustomVendor(IntEnum):
     KODO = 4
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class VeImageXConfig(Model):
     """A veImageX destination (snapshot tasks only, R30)."""
     account_id: str = field(metadata={"wire": "AccountId"})
@@ -286,7 +286,7 @@ The ID naming rule: 1 to 128 characters, each a letter, a digit or one of `_ @ -
 """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class ErrorInfo(Model):
     """Why a call failed."""
     code: str = field(metadata={"wire": "Code"})
@@ -297,7 +297,7 @@ class ErrorInfo(Model):
     """Numeric gateway code (100xxx); absent or 0 for service errors."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Stream(Model):
     """One published stream, named by its publisher and kind."""
     user_id: Id = field(metadata={"wire": "UserId"})
@@ -313,7 +313,7 @@ class Stream(Model):
     """0 the camera (audio/video) stream, default 0; 1 the screen stream."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Encode(Model):
     """
     Encoding of the output. This version's SDK text no longer says that invalid optional values fall
@@ -367,7 +367,7 @@ class Encode(Model):
     """1 mono, 2 stereo; default 2."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Region(Model):
     """
     Where one stream is drawn on the canvas. Positions and sizes are integer pixels in this version
@@ -437,7 +437,7 @@ class Region(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Control(Model):
     """Advanced task options. The push-to-CDN members of 2023-06-01 are gone from this version."""
     media_type: ControlMediaType | None = field(
@@ -480,7 +480,7 @@ class Control(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class FileFormatConfig(Model):
     """The output container formats."""
     file_format: list[FileFormat] | None = field(
@@ -492,7 +492,7 @@ class FileFormatConfig(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class VodConfig(Model):
     """A Volcengine VOD destination."""
     account_id: str = field(metadata={"wire": "AccountId"})
@@ -511,7 +511,7 @@ class VodConfig(Model):
     """VOD storage class of the uploaded media; default 1 (standard)."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class CustomConfig(Model):
     """
     A third-party S3-compatible bucket. AccessKey, SecretKey and SecurityToken are credentials: give
@@ -539,7 +539,7 @@ class CustomConfig(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class StopRecordRequest(Model):
     """The JSON body of StopRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
@@ -552,7 +552,7 @@ class StopRecordRequest(Model):
     """Your business tag."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class GetRecordTaskRequest(Model):
     """
     The query parameters of GetRecordTask, as an object. Its `examples` are the operation's named
@@ -566,7 +566,7 @@ class GetRecordTaskRequest(Model):
     """The task to query."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class RecordFile(Model):
     """One produced file."""
     start_time: int | None = field(default=None, metadata={"wire": "StartTime"})
@@ -593,7 +593,7 @@ class RecordFile(Model):
     """Height in pixels."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class ResponseMetadata(Model):
     """The metadata every RTC OpenAPI response carries."""
     request_id: str = field(metadata={"wire": "RequestId"})
@@ -610,7 +610,7 @@ class ResponseMetadata(Model):
     """Present only on failure."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class ErrorResponse(Model):
     """A failure envelope of any action."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
@@ -619,7 +619,7 @@ class ErrorResponse(Model):
     """Absent, empty or `{}` on failure."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Streams(Model):
     """A list of streams, used as an allow-list or a block-list."""
     stream_list: list[Stream] | None = field(
@@ -631,7 +631,7 @@ class Streams(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class CustomLayout(Model):
     """
     A custom layout; every target stream needs exactly one region, or the service answers
@@ -643,7 +643,7 @@ class CustomLayout(Model):
     """One region per target stream (R11), each inside the canvas (R16)."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class StorageConfig(Model):
     """
     Where the files go. Type selects the one sub-config that must be present with its required
@@ -668,7 +668,7 @@ class StorageConfig(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class StartRecordResponse(Model):
     """StartRecord's answer; Result is present on success and absent on failure."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
@@ -680,7 +680,7 @@ class StartRecordResponse(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class StopRecordResponse(Model):
     """StopRecord's answer; Result is "ok" on success."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
@@ -689,7 +689,7 @@ class StopRecordResponse(Model):
     """"ok" on success; empty or absent on failure."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class UpdateRecordResponse(Model):
     """UpdateRecord's answer; Result is "ok" on success."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
@@ -698,7 +698,7 @@ class UpdateRecordResponse(Model):
     """"ok" on success, presumably (U: this SDK version has no comment on it)."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class RecordTask(Model):
     """A recording task's state."""
     start_time: int | None = field(default=None, metadata={"wire": "StartTime"})
@@ -717,7 +717,7 @@ class RecordTask(Model):
     """The files produced so far."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class Layout(Model):
     """The layout of the mixed picture (mixed mode only, R7)."""
     layout_mode: LayoutMode | None = field(
@@ -740,7 +740,7 @@ class Layout(Model):
     """The canvas and the regions, used when LayoutMode is 2 (R11)."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class UpdateRecordRequest(Model):
     """The JSON body of UpdateRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
@@ -765,7 +765,7 @@ class UpdateRecordRequest(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class GetRecordTaskResult(Model):
     """The result of GetRecordTask."""
     record_task: RecordTask | None = field(
@@ -774,7 +774,7 @@ class GetRecordTaskResult(Model):
     """The task's state and files; optional in this version's SDK."""
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class StartRecordRequest(Model):
     """The JSON body of StartRecord."""
     app_id: Id = field(metadata={"wire": "AppId"})
@@ -838,7 +838,7 @@ class StartRecordRequest(Model):
     """
 
 
-@define(frozen=True, kw_only=True, eq=False)
+@define(frozen=True, kw_only=True, eq=False, repr=False)
 class GetRecordTaskResponse(Model):
     """GetRecordTask's answer."""
     response_metadata: ResponseMetadata = field(metadata={"wire": "ResponseMetadata"})
