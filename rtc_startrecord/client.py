@@ -11,6 +11,7 @@ builds the client class of V, a subclass whose methods carry V's models.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self, TypedDict
@@ -29,6 +30,7 @@ from .errors import (
     TaskMayAlreadyExist,
     WaitTimeout,
 )
+from .models import RecordTaskStatus
 from .outcomes import is_already_started
 from .transport import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -43,6 +45,8 @@ from .wire import dumps, from_wire, to_wire
 log = logging.getLogger("rtc_startrecord")
 
 DEFAULT_ENDPOINT = "https://rtc.volcengineapi.com"
+# Read when no endpoint is passed, so one setting points every client and the CLI at `serve`.
+ENDPOINT_ENV = "RTC_ENDPOINT"
 DEFAULT_TIMEOUT = urllib3.Timeout(connect=5.0, read=30.0)
 SERVICE = "rtc"
 USER_AGENT = "rtc-startrecord/0.1"
@@ -54,7 +58,10 @@ AMBIGUOUS_OUTCOMES: dict[tuple[str, str], type[RtcApiError]] = {
     ("StopRecord", "InvalidParameter.ErrorActiveTaskNotFound"): StopMayHaveSucceeded,
 }
 
-TERMINAL = frozenset({0, 3, 4})  # unknown error, ended, failed: a task never leaves these
+# A task never leaves these (the statuses are the same in every API version).
+TERMINAL = frozenset(
+    {RecordTaskStatus.UNKNOWN_ERROR, RecordTaskStatus.ENDED, RecordTaskStatus.FAILED}
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -78,7 +85,7 @@ def _redact_token(headers: Mapping[str, str]) -> dict[str, str]:
 class ClientOptions(TypedDict, total=False):
     """The keyword options of the client's constructor besides `version` (for typed overloads)."""
 
-    endpoint: str
+    endpoint: str | None
     region: str | None
     timeout: float | urllib3.Timeout
     max_attempts: int
@@ -130,7 +137,7 @@ class BaseRtcClient:
         self,
         credentials: Credentials | None = None,
         *,
-        endpoint: str = DEFAULT_ENDPOINT,
+        endpoint: str | None = None,
         region: str | None = None,
         timeout: float | urllib3.Timeout = DEFAULT_TIMEOUT,
         max_attempts: int = 3,
@@ -150,7 +157,7 @@ class BaseRtcClient:
         self.version = version or type(self).API_VERSION
         spec.operations(self.version)  # an unknown version fails here, naming the known ones
         self._transport = Transport(
-            endpoint,
+            endpoint or os.environ.get(ENDPOINT_ENV) or DEFAULT_ENDPOINT,
             timeout=timeout,
             qps=qps,
             proxy=proxy,

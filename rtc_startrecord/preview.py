@@ -26,6 +26,7 @@ from xml.sax.saxutils import escape, quoteattr
 from . import spec
 from .errors import RtcError
 from .filenames import expand_file_name, file_name_source, name_parts
+from .rules import listed_streams
 
 __all__ = [
     "DEFAULT_BACKGROUND",
@@ -131,14 +132,8 @@ def _custom_layout(body: Mapping[str, Any]) -> Mapping[str, Any]:
     return custom
 
 
-def _streams(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    target = body.get("TargetStreams")
-    if not isinstance(target, Mapping):
-        return []
-    stream_list = target.get("StreamList")
-    if not isinstance(stream_list, Sequence) or isinstance(stream_list, str):
-        return []
-    return [s for s in stream_list if isinstance(s, Mapping)]
+def _streams(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [stream for _, stream in listed_streams(dict(body), "TargetStreams")]
 
 
 def _canvas_size(canvas: Mapping[str, Any], key: str, default: int, warnings: list[str]) -> int:
@@ -292,7 +287,7 @@ def render_layout_svg(
         background = DEFAULT_BACKGROUND
     background_image = canvas.get("BackgroundImage")
 
-    streams_by_index: dict[int, Mapping[str, Any]] = {}
+    streams_by_index: dict[int, dict[str, Any]] = {}
     for listed in _streams(body):
         index = listed.get("Index")
         if _is_int(index) and index not in streams_by_index:

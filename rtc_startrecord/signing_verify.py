@@ -16,6 +16,7 @@ from typing import Final, NamedTuple, Protocol
 from urllib.parse import unquote, unquote_plus
 
 from .errors import RtcError
+from .gateway import GATEWAY_ERRORS
 from .signing import (
     _AUTH_PREFIX,
     _KEY_CACHE,
@@ -34,19 +35,6 @@ __all__ = ["GATEWAY_ERRORS", "SignatureError", "VerifyResult", "verify"]
 
 # --------------------------------------------------------------------------------------------------
 # Server side
-
-# Gateway error code -> (CodeN, HTTP status), reference/signing-v4.md section 6.
-GATEWAY_ERRORS: Final[Mapping[str, tuple[int, int]]] = {
-    "MissingAuthenticationToken": (100003, 401),
-    "MissingRequestInfo": (100004, 400),
-    "MissingSignature": (100005, 401),
-    "InvalidTimestamp": (100006, 400),
-    "InvalidAccessKey": (100009, 401),
-    "SignatureDoesNotMatch": (100010, 401),
-    "InvalidAuthorization": (100024, 400),
-    "InvalidCredential": (100025, 400),
-    "InvalidSecretToken": (100026, 401),
-}
 
 
 class SignatureError(RtcError):

@@ -86,7 +86,7 @@ def _credentials() -> Any:
     return Credentials.from_env()  # CredentialsNotFound -> exit 2 in main
 
 
-def _client(args: argparse.Namespace, credentials: Any, endpoint: str) -> RtcClient:
+def _client(args: argparse.Namespace, credentials: Any, endpoint: str | None) -> RtcClient:
     from ..v2020_12_01 import RtcClient
 
     try:

@@ -66,7 +66,7 @@ def _versions_text() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
-    from ..client import DEFAULT_ENDPOINT
+    from ..client import DEFAULT_ENDPOINT, ENDPOINT_ENV
     from ..spec import API_VERSIONS, DEFAULT_VERSION, operations
 
     actions_known = sorted(operations())
@@ -140,15 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("file", metavar="FILE", help="the JSON request body; - for stdin")
         if command == "start":
             where = p.add_mutually_exclusive_group()
-            where.add_argument("--endpoint", default=DEFAULT_ENDPOINT,
-                               help=f"the service URL (default: {DEFAULT_ENDPOINT})")  # fmt: skip
+            where.add_argument("--endpoint", help=f"the service URL (default: ${ENDPOINT_ENV}, "
+                               f"else {DEFAULT_ENDPOINT})")  # fmt: skip
             where.add_argument("--local", action="store_true",
                                help="start an embedded simulator for this one call (a demo; "
                                "it uses the simulator's test credentials)")  # fmt: skip
         else:
-            p.add_argument("--endpoint", default=DEFAULT_ENDPOINT,
-                           help=f"the service URL, or a running 'serve' "
-                           f"(default: {DEFAULT_ENDPOINT})")  # fmt: skip
+            p.add_argument("--endpoint", help=f"the service URL, or a running 'serve' "
+                           f"(default: ${ENDPOINT_ENV}, else {DEFAULT_ENDPOINT})")  # fmt: skip
         p.add_argument("--region", help="the signing region (default: $VOLC_REGION or cn-north-1)")
         p.add_argument("--dry-run", action="store_true",
                        help="print the signed HTTP request and send nothing (session token and "

@@ -18,6 +18,8 @@ Severity, decided once here:
 from __future__ import annotations
 
 from ._base import Check
+from ._base import identity as stream_identity
+from ._base import streams as listed_streams
 from .control import (
     PUSH_ONLY_2020,
     PUSH_ONLY_2023_06,
@@ -32,7 +34,17 @@ from .layout import Corner, Geometry, layout_checks, mode_rules
 from .storage import file_formats, file_prefix, storage_config, vod_present
 from .streams import target_exclude, unique_index
 
-__all__ = ["RULES", "RULE_IDS", "SCHEMA_RULES", "Check", "RuleInfo", "markdown", "schema_rule"]
+__all__ = [
+    "RULES",
+    "RULE_IDS",
+    "SCHEMA_RULES",
+    "Check",
+    "RuleInfo",
+    "listed_streams",
+    "markdown",
+    "schema_rule",
+    "stream_identity",
+]
 
 _START_2020, _UPDATE_2020 = layout_checks(Geometry.RATIO, Corner.PUSH_ONLY)
 _START_RATIO, _UPDATE_RATIO = _START_2020, _UPDATE_2020

@@ -16,6 +16,7 @@ client does; warnings never refuse.
 
 from __future__ import annotations
 
+import http
 import json
 import logging
 import time
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .. import rules, signing, spec
+from ..gateway import GATEWAY_ERRORS
 from ..outcomes import ALREADY_STARTED
 from ..ratelimit import RateLimiter
 from ..validation import validate_wire
@@ -37,14 +39,6 @@ log = logging.getLogger("rtc_startrecord.simulator")
 
 SERVICE = "rtc"
 MAX_PROBLEMS_SHOWN = 50  # an InvalidParameter message names at most this many problems
-# Gateway codes beyond the signature ones (fact sheet table 5.4; statuses per decisions.md).
-GATEWAY = {
-    "MissingParameter": (100002, 400),
-    "InvalidActionOrVersion": (100008, 404),
-    "FlowLimitExceeded": (100018, 429),
-    "MethodNotAllowed": (0, 405),
-    "InternalError": (100014, 500),
-}
 
 
 class _Refusal(Exception):
@@ -62,7 +56,7 @@ class _Refusal(Exception):
 
 
 def _gateway(code: str, message: str, **kw: Any) -> _Refusal:
-    code_n, status = GATEWAY[code]
+    code_n, status = GATEWAY_ERRORS[code]
     return _Refusal(status, code, message, code_n or None, **kw)
 
 
@@ -137,10 +131,7 @@ class SimulatorApp:
         ]
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-        first: dict[str, str] = {}
-        for k, v in query:
-            first.setdefault(k, v)
+        first = _first_values(environ.get("QUERY_STRING", ""))
         action, version = first.get("Action", ""), first.get("Version", "")
         headers: list[tuple[str, str]] = []
         try:
@@ -154,7 +145,7 @@ class SimulatorApp:
         body = self.envelope(action, version, result)
         log.debug("%s %s -> %d", environ.get("REQUEST_METHOD"), action, status)
         start_response(
-            f"{status} {_REASONS.get(status, 'Error')}",
+            f"{status} {_reason(status)}",
             [
                 ("Content-Type", "application/json; charset=utf-8"),
                 ("Content-Length", str(len(body))),
@@ -184,9 +175,7 @@ class SimulatorApp:
 
     def http_error_body(self, status: int, message: str, target: str) -> bytes:
         """Errors the HTTP layer answers itself (an oversized or malformed request) as envelopes."""
-        first: dict[str, str] = {}
-        for k, v in parse_qsl(urlsplit(target).query, keep_blank_values=True):
-            first.setdefault(k, v)
+        first = _first_values(urlsplit(target).query)
         code = _HTTP_LAYER_CODES.get(status, "InvalidRequest")
         refusal = _Refusal(status, code, message)
         return self.envelope(first.get("Action", ""), first.get("Version", ""), refusal)
@@ -302,15 +291,16 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    413: "Payload Too Large",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-}
+def _reason(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:  # a status Python does not name
+        return "Error"
+
+
+def _first_values(query: str) -> dict[str, str]:
+    """Each query key's first value (as the gateway reads a repeated Action or Version)."""
+    first: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        first.setdefault(key, value)
+    return first

@@ -30,6 +30,8 @@ import attrs
 
 from .. import spec
 from ..filenames import FILE_EXTENSIONS, expand_file_name, name_parts
+from ..models import RecordTaskStatus
+from ..rules import listed_streams, stream_identity
 
 GET_WINDOW_MS = 72 * 3600 * 1000
 AUDIO_FORMATS = frozenset({"MP3", "AAC", "M4A"})
@@ -72,7 +74,7 @@ class Task:
     request: dict[str, Any]
     start_time: int
     version: str = ""  # the API version the task was started in
-    status: int = 2
+    status: RecordTaskStatus = RecordTaskStatus.RUNNING
     end_time: int = 0
     stop_reason: str = ""
     idle_since: int | None = None
@@ -90,7 +92,7 @@ class Task:
 
     @property
     def running(self) -> bool:
-        return self.status == 2
+        return self.status == RecordTaskStatus.RUNNING
 
     @property
     def mixed(self) -> bool:
@@ -101,15 +103,16 @@ class Task:
         return {
             "StartTime": self.start_time,
             "EndTime": self.end_time,
-            "Status": self.status,
+            "Status": int(self.status),
             "StopReason": self.stop_reason,
             "RecordFileList": [dict(f) for f in self.files],
         }
 
 
 def _streams(req: dict[str, Any], key: str) -> list[Stream]:
-    lst = req.get(key, {}).get("StreamList") or []
-    return [(s["UserId"], s.get("StreamType", 0)) for s in lst]
+    """The streams `req[key]` names (the body passed validation, so each entry names one)."""
+    named = (stream_identity(stream) for _, stream in listed_streams(req, key))
+    return [stream for stream in named if stream is not None]
 
 
 class State:
@@ -299,7 +302,7 @@ class State:
     # -- ending and files -------------------------------------------------------------------
 
     def _end(self, task: Task, at: int, reason: str) -> None:
-        task.status, task.end_time, task.stop_reason = 3, at, reason
+        task.status, task.end_time, task.stop_reason = RecordTaskStatus.ENDED, at, reason
         task.files = self._files(task)
         if self.on_event:
             self.on_event("stopped", task)
