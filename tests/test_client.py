@@ -547,7 +547,7 @@ def test_stop_not_found_without_ambiguity_is_plain(serve: Any) -> None:
 
 
 def test_html_502_is_retried_then_unexpected_response(serve: Any) -> None:
-    _app, server = serve()
+    app, server = serve()
     server.faults.error(502, count=3)
     with (
         make_client(server.url, max_attempts=3) as client,
@@ -561,6 +561,7 @@ def test_html_502_is_retried_then_unexpected_response(serve: Any) -> None:
     assert err.attempts == 3
     assert err.ambiguous is True
     assert len(server.faults.history) == 3
+    assert not app.hits  # the faults answered every attempt: the action never ran
     assert "502" in str(err)
 
 
@@ -845,3 +846,22 @@ def test_wait_for_task_times_out_even_without_a_status(serve: Any) -> None:
     _app, server = serve(lambda hit, n: _task_reply({"StartTime": 1}))
     with make_client(server.url) as client, pytest.raises(rs.WaitTimeout, match="none"):
         client.wait_for_task("app1", "room1", "task1", status=2, timeout=0.1, interval=0.02)
+
+
+# ------------------------------------------------------------------------------ endpoint
+
+
+def test_rtc_endpoint_points_a_client_without_an_endpoint(
+    serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, server = serve()
+    monkeypatch.setenv("RTC_ENDPOINT", server.url)
+    with rs.RtcClient(rs.Credentials(AK, SK), region=REGION, qps=None) as client:
+        assert client.endpoint == server.url
+        assert client.start_record(START).result == "ok"
+    assert len(app.hits) == 1
+    # an explicit endpoint wins over the variable; without either, the public host
+    explicit = rs.RtcClient(rs.Credentials(AK, SK), endpoint="http://127.0.0.1:9")
+    assert explicit.endpoint == "http://127.0.0.1:9"
+    monkeypatch.delenv("RTC_ENDPOINT")
+    assert rs.RtcClient(rs.Credentials(AK, SK)).endpoint == rs.DEFAULT_ENDPOINT

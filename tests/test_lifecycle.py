@@ -459,7 +459,7 @@ def test_sixteen_starts_of_one_task_id_one_wins(sim: Simulator) -> None:
             c.start_record(CUSTOM)
             code = "ok"
         except rs.RtcApiError as exc:
-            code = exc.code
+            code = f"{exc.code}/{exc.http_status}"
         with lock:
             codes.append(code)
 
@@ -468,8 +468,8 @@ def test_sixteen_starts_of_one_task_id_one_wins(sim: Simulator) -> None:
         t.start()
     for t in threads:
         t.join(10)
-    assert codes.count("ok") == 1
-    assert codes.count("InvalidParameter.TaskAlreadyExists") == 15
+    assert sorted(codes) == ["InvalidParameter.TaskAlreadyExists/409"] * 15 + ["ok"]
+    assert list(sim.tasks) == [(CUSTOM["AppId"], CUSTOM["RoomId"], CUSTOM["TaskId"])]
     for c in clients:
         c.close()
 
