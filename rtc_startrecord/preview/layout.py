@@ -1,16 +1,8 @@
-"""Preview of a request body: the custom mixed-stream layout as SVG, and the file names it makes.
+"""The custom mixed-stream layout of a StartRecord/UpdateRecord body, drawn as SVG.
 
-Both functions take a StartRecord/UpdateRecord body in its *wire* form (the API's PascalCase keys,
-as parsed from JSON) and the API version it is for. They are tolerant: they never validate the
-whole body (``validate`` does that) and report what stops a faithful drawing as warnings instead.
-
-What differs by version is read from the spec, not from a list of versions:
-
-* regions: versions whose ``Region`` has ``WidthProportion`` (2020-12-01, 2022-06-01) place them
-  by ratios of the canvas; versions whose ``Region`` has ``Width`` (2023-06-01, 2023-11-01) by
-  integer pixels on the canvas (:func:`region_units`);
-* file names: versions with ``FileNameConfig`` (2022-06-01 and later) name files by
-  ``FileNameConfig.Pattern`` and ``Prefix``; 2020-12-01 by ``RecordFileNamePattern``.
+Regions are placed by ratios of the canvas in versions whose ``Region`` has ``WidthProportion``
+(2020-12-01, 2022-06-01) and by integer pixels in versions whose ``Region`` has ``Width``
+(2023-06-01, 2023-11-01): :func:`region_units` reads which from the spec.
 """
 
 from __future__ import annotations
@@ -20,42 +12,21 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import Any, Literal, TypeGuard
+from typing import Any, Literal
 from xml.sax.saxutils import escape, quoteattr
 
-from . import spec
-from .errors import RtcError
-from .filenames import expand_file_name, file_name_source, name_parts
-from .rules import listed_streams
-
-__all__ = [
-    "DEFAULT_BACKGROUND",
-    "DEFAULT_CANVAS_HEIGHT",
-    "DEFAULT_CANVAS_WIDTH",
-    "EACH_USER_PLACEHOLDER",
-    "PreviewError",
-    "file_name_source",
-    "preview_file_names",
-    "region_color",
-    "region_units",
-    "render_layout_svg",
-]
+from .. import spec
+from ._body import PreviewError, is_int, is_number, target_streams
 
 DEFAULT_CANVAS_WIDTH = 640
 DEFAULT_CANVAS_HEIGHT = 480
 DEFAULT_BACKGROUND = "#000000"
-#: The ``user_id`` :func:`preview_file_names` uses when single-stream mode names no streams.
-EACH_USER_PLACEHOLDER = "<each-user>"
 
 _CUSTOM_LAYOUT_MODE = 2
 _HEX_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
 _REGIONS_PATH = "$.Layout.CustomLayout.Regions"
 _WARNING_COLOUR = "#ff0000"
 _NOT_XML_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-class PreviewError(RtcError, ValueError):
-    """The body cannot be previewed (e.g. it has no custom layout to draw)."""
 
 
 def _schema_properties(version: str, name: str) -> Mapping[str, Any]:
@@ -81,14 +52,6 @@ def region_color(i: int) -> str:
     hue = (i * 0.618033988749895) % 1.0  # golden-ratio steps spread hues evenly
     r, g, b = colorsys.hls_to_rgb(hue, 0.5, 0.65)
     return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _px(ratio: float, size: int) -> int:
@@ -132,15 +95,11 @@ def _custom_layout(body: Mapping[str, Any]) -> Mapping[str, Any]:
     return custom
 
 
-def _streams(body: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [stream for _, stream in listed_streams(dict(body), "TargetStreams")]
-
-
 def _canvas_size(canvas: Mapping[str, Any], key: str, default: int, warnings: list[str]) -> int:
     value = canvas.get(key)
     if value is None:
         return default
-    if not _is_int(value) or value < 2:
+    if not is_int(value) or value < 2:
         warnings.append(
             f"$.Layout.CustomLayout.Canvas.{key}: {value!r} is not a valid size; "
             f"drawn with the default {default}"
@@ -170,7 +129,7 @@ def _ratio_geometry(
         ("LocationY", 0.0),
     ):
         value = region.get(key, default)
-        if not _is_number(value):
+        if not is_number(value):
             what = "is missing" if value is None else f"is {value!r}, not a number"
             hint = ""
             if value is None and ("Width" in region or "Height" in region):
@@ -211,7 +170,7 @@ def _pixel_geometry(
         ("LocationY", 0, height),
     ):
         value = region.get(key, default)
-        if not _is_number(value):
+        if not is_number(value):
             what = "is missing" if value is None else f"is {value!r}, not a number"
             hint = ""
             if value is None and ("WidthProportion" in region or "HeightProportion" in region):
@@ -288,9 +247,9 @@ def render_layout_svg(
     background_image = canvas.get("BackgroundImage")
 
     streams_by_index: dict[int, dict[str, Any]] = {}
-    for listed in _streams(body):
+    for listed in target_streams(body):
         index = listed.get("Index")
-        if _is_int(index) and index not in streams_by_index:
+        if is_int(index) and index not in streams_by_index:
             streams_by_index[index] = listed
 
     regions_raw = custom.get("Regions")
@@ -321,7 +280,7 @@ def render_layout_svg(
             warnings.append(f"{path}: not an object; skipped")
             continue
         z_order = region.get("ZOrder", 0)
-        if not _is_int(z_order):
+        if not is_int(z_order):
             warnings.append(f"{path}.ZOrder: {z_order!r} is not an integer; drawn with ZOrder 0")
             z_order = 0
         drawable.append((z_order, i, region))
@@ -330,7 +289,7 @@ def render_layout_svg(
     for z_order, i, region in drawable:
         path = f"{_REGIONS_PATH}[{i}]"
         stream_index = region.get("StreamIndex")
-        if _is_int(stream_index):
+        if is_int(stream_index):
             seen_indexes.add(stream_index)  # an undrawable region still names its stream
         geometry = (
             _pixel_geometry(region, path, width, height, warnings, version)
@@ -341,7 +300,7 @@ def render_layout_svg(
             continue
         x, y, w, h, outside = geometry
 
-        stream = streams_by_index.get(stream_index) if _is_int(stream_index) else None
+        stream = streams_by_index.get(stream_index) if is_int(stream_index) else None
         if stream_index is None:
             warnings.append(f"{path}.StreamIndex is missing")
         elif stream is None:
@@ -356,7 +315,7 @@ def render_layout_svg(
             label += " (screen)"
 
         alpha_raw = region.get("Alpha", 1.0)
-        if _is_number(alpha_raw) and 0 < alpha_raw <= 1:
+        if is_number(alpha_raw) and 0 < alpha_raw <= 1:
             alpha = float(alpha_raw)
         else:
             warnings.append(f"{path}.Alpha: {alpha_raw!r} is not in (0, 1]; drawn with 1")
@@ -412,57 +371,3 @@ def render_layout_svg(
 
     lines.append("</svg>")
     return "\n".join(lines) + "\n", warnings
-
-
-def preview_file_names(
-    body: Mapping[str, Any],
-    *,
-    start_time_ms: int,
-    duration_s: int = 0,
-    random: str = "XXXXXXXX",
-    version: str = spec.DEFAULT_VERSION,
-) -> list[str]:
-    """The file names (no extension) a StartRecord wire body of API `version` would produce.
-
-    2020-12-01 follows the body's ``RecordFileNamePattern``; 2022-06-01 and later follow
-    ``FileNameConfig`` (see :func:`file_name_source`): the ``Prefix`` folders joined with ``/``
-    (only for TOS and S3-compatible storage, ``StorageConfig.Type`` 0 and 2; VOD ignores them),
-    then the expanded ``Pattern`` (without one, the default of
-    :func:`~rtc_startrecord.filenames.expand_file_name`), then the random suffix the service
-    appends, ``_`` and `random` (R25: "Prefix + Pattern + random"; the ``_`` is the documented
-    example's; whether it is added also when the pattern has ``{Random}`` is not documented: it
-    is, as in the simulator).
-
-    Single-stream mode (``RecordMode`` 1) gives one name per ``TargetStreams.StreamList`` entry,
-    or, when no streams are listed (every published stream is recorded), one example name for the
-    user :data:`EACH_USER_PLACEHOLDER`. Mixed mode (any other RecordMode) gives one name.
-    """
-    if not isinstance(body, Mapping):
-        raise PreviewError("the request body must be a JSON object")
-    prefix, pattern, suffixed = name_parts(body, spec.check_version(version))
-    suffix = f"_{random}" if suffixed else ""
-    common: dict[str, Any] = {
-        "task_id": str(body.get("TaskId", "")),
-        "room_id": str(body.get("RoomId", "")),
-        "start_time_ms": start_time_ms,
-        "duration_s": duration_s,
-        "random": random,
-    }
-    if body.get("RecordMode", 0) != 1:
-        return [prefix + expand_file_name(pattern, mixed=True, **common) + suffix]
-    streams = _streams(body)
-    if not streams:
-        name = expand_file_name(pattern, user_id=EACH_USER_PLACEHOLDER, mixed=False, **common)
-        return [prefix + name + suffix]
-    return [
-        prefix
-        + expand_file_name(
-            pattern,
-            user_id=str(stream.get("UserId", "")),
-            stream_type=1 if stream.get("StreamType") == 1 else 0,
-            mixed=False,
-            **common,
-        )
-        + suffix
-        for stream in streams
-    ]
