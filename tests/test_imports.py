@@ -33,6 +33,9 @@ FORBIDDEN: dict[str, set[str]] = {
     "callbacks": UPPER,
     "simulator": {"client", "cli", "pytest_plugin", "preview", "__main__", "transport"},
     "preview": {"simulator", "cli", "pytest_plugin", "client", "transport"},
+    "migrate": UPPER | {"transport"},
+    # the dashboard draws layouts with preview, which the rest of the simulator never needs
+    "simulator.dashboard": {"client", "cli", "pytest_plugin", "__main__", "transport"},
 }
 
 
@@ -41,6 +44,8 @@ def _part(module: str) -> str:
     name = module.split(".")[1] if "." in module else ""
     if name.startswith("callbacks"):
         return "callbacks"
+    if module.startswith("rtc_startrecord.simulator.dashboard"):
+        return "simulator.dashboard"
     if (name.startswith("v") and name[1:5].isdigit()) or name == "_versions":
         return "client"
     return name
