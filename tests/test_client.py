@@ -17,7 +17,7 @@ import uuid
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl
 
 import pytest
@@ -35,9 +35,9 @@ SK = "sk-Sup3rSecretValue-never-to-be-seen"
 TOKEN = "session-token-Secret-value-42"
 REGION = "cn-north-1"
 
-START = {"AppId": "app1", "RoomId": "room1", "TaskId": "task1"}
-STOP = {"AppId": "app1", "RoomId": "room1", "TaskId": "task1"}
-GET = {"AppId": "app1", "RoomId": "room1", "TaskId": "task1"}
+START: Any = {"AppId": "app1", "RoomId": "room1", "TaskId": "task1"}
+STOP: Any = {"AppId": "app1", "RoomId": "room1", "TaskId": "task1"}
+GET: Any = {"AppId": "app1", "RoomId": "room1", "TaskId": "task1"}
 
 
 # ------------------------------------------------------------------------------ the fake service
@@ -75,7 +75,7 @@ def envelope(
     error: tuple[str, int | None, str] | None = None,
     result: Any = "ok",
     request_id: str | None = None,
-) -> dict[str, Any]:
+) -> Any:
     meta: dict[str, Any] = {
         "RequestId": request_id or uuid.uuid4().hex,
         "Action": action,
@@ -192,7 +192,7 @@ def assert_all_verified(app: FakeRtc) -> None:
 def test_start_record_success_is_typed_and_well_formed(serve: Any) -> None:
     app, server = serve()
     with make_client(server.url) as client:
-        resp = client.start_record(dict(START, RecordMode=0))
+        resp = client.start_record(cast(Any, dict(START, RecordMode=0)))
     assert isinstance(resp, rs.StartRecordResponse)
     assert resp.result == "ok"
     assert resp.response_metadata.action == "StartRecord"
@@ -223,7 +223,9 @@ def test_stop_and_update_share_the_path(serve: Any) -> None:
     app, server = serve()
     with make_client(server.url) as client:
         stop = client.stop_record(STOP)
-        update = client.update_record(dict(STOP, TargetStreams={"StreamList": [{"UserId": "u"}]}))
+        update = client.update_record(
+            cast(Any, dict(STOP, TargetStreams={"StreamList": [{"UserId": "u"}]}))
+        )
     assert isinstance(stop, rs.StopRecordResponse) and stop.result == "ok"
     assert isinstance(update, rs.UpdateRecordResponse) and update.result == "ok"
     assert [h.action for h in app.hits] == ["StopRecord", "UpdateRecord"]
@@ -692,7 +694,9 @@ def test_secrets_never_leak(
             client.start_record(START)
         errors.append(api.value)
         with pytest.raises(rs.RequestInvalid) as invalid:
-            client.start_record({"AppId": "a b", "RoomId": "r", "TaskId": "t", "Encode": {"X": 1}})
+            client.start_record(
+                cast(Any, {"AppId": "a b", "RoomId": "r", "TaskId": "t", "Encode": {"X": 1}})
+            )
         errors.append(invalid.value)
         prepared = client.prepare("StartRecord", START)
         copy = client.with_options(max_attempts=1)
@@ -784,7 +788,7 @@ def test_invalid_request_is_rejected_before_any_socket(
         "Layout": {"LayoutMode": 0},  # single-stream mode takes no Layout (R7)
     }  # fmt: skip
     with make_client(server.url) as client, pytest.raises(rs.RequestInvalid) as info:
-        client.start_record(body)
+        client.start_record(cast(Any, body))
     problems = info.value.problems
     assert sorted(p.rule for p in problems) == ["R1", "R3", "R4", "R7"], problems
     by_rule = {p.rule: p.path for p in problems}
@@ -801,7 +805,7 @@ def test_warnings_do_not_block_and_are_logged(serve: Any, caplog: pytest.LogCapt
     app, server = serve()
     caplog.set_level(logging.WARNING, logger="rtc_startrecord")
     with make_client(server.url) as client:
-        client.start_record(dict(START, Control={"TalkVolume": 3}))
+        client.start_record(cast(Any, dict(START, Control={"TalkVolume": 3})))
     assert len(app.hits) == 1
     assert "R27" in caplog.text
 

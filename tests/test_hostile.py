@@ -10,7 +10,7 @@ import time
 import tracemalloc
 import zlib
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -19,7 +19,7 @@ from rtc_startrecord import signing
 from rtc_startrecord.simulator import Simulator
 from rtc_startrecord.transport import RETRY_AFTER_CAP, retry_after_seconds
 
-START = {
+START: Any = {
     "AppId": "app1",
     "RoomId": "room1",
     "TaskId": "task1",
@@ -266,7 +266,7 @@ def test_a_plain_refusal_is_not_ambiguous(serve: Callable[[Handler], RawServer])
         c.start_record(START)
     assert info.value.ambiguous is False
     with pytest.raises(rs.RequestInvalid) as invalid:
-        c.start_record({"AppId": "a"})
+        c.start_record(cast(Any, {"AppId": "a"}))
     assert invalid.value.ambiguous is False
 
 

@@ -33,7 +33,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "callbacks": UPPER,
     "simulator": {"client", "cli", "pytest_plugin", "preview", "__main__", "transport"},
     "preview": {"simulator", "cli", "pytest_plugin", "client", "transport"},
-    "migrate": UPPER | {"transport"},
+    "migration": UPPER | {"transport"},
     # the dashboard draws layouts with preview, which the rest of the simulator never needs
     "simulator.dashboard": {"client", "cli", "pytest_plugin", "__main__", "transport"},
 }

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,7 +21,7 @@ from rtc_startrecord.simulator import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 
 APP, ROOM = "app1", "room1"
 VERSION = "2020-12-01"
-VOD = {"AccountId": "200000000", "Space": "my-vod-space"}
+VOD: Any = {"AccountId": "200000000", "Space": "my-vod-space"}
 
 # The fact sheet's custom-layout example (S1): two streams side by side on an 860x340 canvas.
 CUSTOM: dict[str, Any] = {
@@ -62,11 +62,11 @@ CUSTOM: dict[str, Any] = {
 }
 
 
-def ids(task_id: str = "task1") -> dict[str, str]:
+def ids(task_id: str = "task1") -> Any:
     return {"AppId": APP, "RoomId": ROOM, "TaskId": task_id}
 
 
-def minimal(task_id: str = "task1", **extra: Any) -> dict[str, Any]:
+def minimal(task_id: str = "task1", **extra: Any) -> Any:
     return {**ids(task_id), "RecordMode": 0, "Vod": VOD, **extra}
 
 
@@ -101,7 +101,7 @@ def test_start_get_update_stop_get(sim: Simulator, client: rs.RtcClient) -> None
     sim.publish(APP, ROOM, "u1")
     sim.publish(APP, ROOM, "u2")
     before = sim.now_ms()
-    assert client.start_record(CUSTOM).result == "ok"
+    assert client.start_record(cast(Any, CUSTOM)).result == "ok"
 
     running = get(client)
     assert isinstance(running, rs.RecordTask)
@@ -118,7 +118,7 @@ def test_start_get_update_stop_get(sim: Simulator, client: rs.RtcClient) -> None
     regions = layout["CustomLayout"]["Regions"]
     regions[0]["LocationX"], regions[1]["LocationX"] = 0.5, 0
     update = {**ids(), "TargetStreams": CUSTOM["TargetStreams"], "Layout": layout}
-    assert client.update_record(update).result == "ok"
+    assert client.update_record(cast(Any, update)).result == "ok"
     assert sim.tasks[(APP, ROOM, "task1")].request["Layout"] == layout
 
     sim.advance(30)
@@ -152,7 +152,7 @@ def test_update_of_unknown_or_ended_task(client: rs.RtcClient) -> None:
     update = {**ids(), "TargetStreams": CUSTOM["TargetStreams"], "Layout": CUSTOM["Layout"]}
     err = api_error(client.update_record, update)
     assert (err.code, err.http_status) == ("InvalidParameter.ErrorActiveTaskNotFound", 404)
-    client.start_record(CUSTOM)
+    client.start_record(cast(Any, CUSTOM))
     client.stop_record(ids())
     err = api_error(client.update_record, update)
     assert (err.code, err.http_status) == ("InvalidParameter.ErrorActiveTaskNotFound", 404)
@@ -171,7 +171,7 @@ def test_update_of_unknown_or_ended_task(client: rs.RtcClient) -> None:
 def test_update_of_a_task_r25_excludes(
     sim: Simulator, client: rs.RtcClient, start: dict[str, Any]
 ) -> None:
-    client.start_record(start)
+    client.start_record(cast(Any, start))
     before = copy.deepcopy(sim.tasks[(APP, ROOM, "task1")].request)
     update = {**ids(), "TargetStreams": {"StreamList": [{"Index": 0, "UserId": "u9"}]}}
     err = api_error(client.update_record, update)
@@ -182,7 +182,7 @@ def test_update_of_a_task_r25_excludes(
 
 
 def test_update_that_breaks_r11_against_the_task(sim: Simulator, client: rs.RtcClient) -> None:
-    client.start_record(CUSTOM)
+    client.start_record(cast(Any, CUSTOM))
     # a third stream, but the task's layout has regions for indexes 0 and 1 only
     streams = {"StreamList": [*CUSTOM["TargetStreams"]["StreamList"], {"Index": 2, "UserId": "u3"}]}
     err = api_error(client.update_record, {**ids(), "TargetStreams": streams})
@@ -201,7 +201,7 @@ def test_update_that_breaks_r11_against_the_task(sim: Simulator, client: rs.RtcC
             "ZOrder": 2,
         }
     )
-    client.update_record({**ids(), "TargetStreams": streams, "Layout": layout})
+    client.update_record(cast(Any, {**ids(), "TargetStreams": streams, "Layout": layout}))
     assert sim.tasks[(APP, ROOM, "task1")].request["TargetStreams"] == streams
 
 
@@ -362,7 +362,7 @@ def test_mixed_mode_produces_one_file_with_the_canvas_size(
 ) -> None:
     sim.publish(APP, ROOM, "u1", width=1280, height=720)
     sim.publish(APP, ROOM, "u2")
-    client.start_record(CUSTOM)
+    client.start_record(cast(Any, CUSTOM))
     sim.advance(20)
     client.stop_record(ids())
     task = get(client)
@@ -399,7 +399,7 @@ def test_nothing_published_means_no_files(sim: Simulator, client: rs.RtcClient) 
 # ------------------------------------------------------------------------------------ concurrency
 
 
-def _race(fns: dict[str, tuple[Any, dict[str, Any]]]) -> dict[str, str]:
+def _race(fns: dict[str, tuple[Any, dict[str, Any]]]) -> Any:
     """Run the calls at once from threads; each outcome is "ok" or the error code."""
     barrier = threading.Barrier(len(fns))
     outcome: dict[str, str] = {}
@@ -429,7 +429,7 @@ def test_stop_racing_update(sim: Simulator) -> None:
     ) as c:
         for round_ in range(8):
             task_id = f"race{round_}"
-            c.start_record({**CUSTOM, "TaskId": task_id})
+            c.start_record(cast(Any, {**CUSTOM, "TaskId": task_id}))
             layout = copy.deepcopy(CUSTOM["Layout"])
             layout["CustomLayout"]["Canvas"]["Background"] = "#ffffff"
             update = {**ids(task_id), "TargetStreams": CUSTOM["TargetStreams"], "Layout": layout}
@@ -456,7 +456,7 @@ def test_sixteen_starts_of_one_task_id_one_wins(sim: Simulator) -> None:
     def start(c: rs.RtcClient) -> None:
         barrier.wait()
         try:
-            c.start_record(CUSTOM)
+            c.start_record(cast(Any, CUSTOM))
             code = "ok"
         except rs.RtcApiError as exc:
             code = f"{exc.code}/{exc.http_status}"

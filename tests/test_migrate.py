@@ -21,7 +21,7 @@ from contract_tests import support
 from contract_tests.test_properties import bodies
 from rtc_startrecord import spec
 from rtc_startrecord.cli import migrate as cli_migrate
-from rtc_startrecord.migrate import diff_versions, migrate
+from rtc_startrecord.migration import diff_versions, migrate
 from rtc_startrecord.validation import validate
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,14 +19,14 @@ from rtc_startrecord.simulator import Simulator
 GOLDEN = Path(__file__).resolve().parent.parent / "contract_tests" / "golden" / "2020-12-01"
 
 
-def body() -> dict[str, Any]:
+def body() -> Any:
     data: dict[str, Any] = json.loads(
         (GOLDEN / "StartRecord.request.custom_layout.json").read_text("utf-8")
     )
     return data
 
 
-def ids(b: dict[str, Any]) -> dict[str, Any]:
+def ids(b: dict[str, Any]) -> Any:
     return {k: b[k] for k in ("AppId", "RoomId", "TaskId")}
 
 

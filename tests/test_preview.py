@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import re
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -19,7 +19,7 @@ from rtc_startrecord.preview import (
 )
 from rtc_startrecord.spec import API_VERSIONS
 
-NS = {"svg": "http://www.w3.org/2000/svg"}
+NS: Any = {"svg": "http://www.w3.org/2000/svg"}
 
 # The documented custom-layout example (fact sheet §7 / S1).
 EXAMPLE: dict[str, Any] = {
@@ -64,7 +64,7 @@ EXAMPLE: dict[str, Any] = {
 }
 
 
-def example() -> dict[str, Any]:
+def example() -> Any:
     return copy.deepcopy(EXAMPLE)
 
 
@@ -357,7 +357,7 @@ PIXEL_VERSIONS = ["2023-06-01", "2023-11-01"]
 RATIO_VERSIONS = ["2020-12-01", "2022-06-01"]
 
 
-def pixel_example() -> dict[str, Any]:
+def pixel_example() -> Any:
     """The documented example, as a 2023-11-01 body: regions in pixels on the 860x340 canvas."""
     body = example()
     for region, x in zip(regions_of(body), (0, 430), strict=True):
@@ -588,8 +588,8 @@ def test_file_names_agree_with_the_simulator(pattern: str | None) -> None:
             sim.publish(body["AppId"], body["RoomId"], stream["UserId"])
         client.start_record(body)
         sim.advance(42)
-        client.stop_record(ids)
-        result = client.get_record_task(ids).result
+        client.stop_record(cast(Any, ids))
+        result = client.get_record_task(cast(Any, ids)).result
     assert result is not None
     task = result.record_task
     assert task is not None

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -22,8 +22,8 @@ from rtc_startrecord.simulator.server import WSGIServer
 
 SECRET = "callback-secret-for-tests"
 APP, ROOM = "app1", "room1"
-IDS = {"AppId": APP, "RoomId": ROOM, "TaskId": "task1"}
-START = {
+IDS: Any = {"AppId": APP, "RoomId": ROOM, "TaskId": "task1"}
+START: Any = {
     **IDS,
     "BusinessId": "biz1",
     "RecordMode": 0,
@@ -149,7 +149,7 @@ def test_no_files_no_upload_events() -> None:
 
 def test_idle_end_is_delivered_with_its_reason() -> None:
     with setup() as (receiver, sim, client):
-        client.start_record({**START, "Control": {"MaxIdleTime": 10}})
+        client.start_record(cast(Any, {**START, "Control": {"MaxIdleTime": 10}}))
         sim.advance(11)
         assert sim.wait_for_deliveries(10)
         stopped = receiver.events[-1].data

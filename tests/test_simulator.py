@@ -15,7 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -29,7 +29,7 @@ from rtc_startrecord.simulator import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 VERSION = "2020-12-01"
 REGION = "cn-north-1"
 KEY = ("app1", "room1", "task1")
-IDS = {"AppId": "app1", "RoomId": "room1", "TaskId": "task1"}
+IDS: Any = {"AppId": "app1", "RoomId": "room1", "TaskId": "task1"}
 MINIMAL: dict[str, Any] = {
     **IDS,
     "RecordMode": 0,
@@ -68,13 +68,14 @@ class Answer:
         self.envelope: dict[str, Any] = json.loads(self.raw)
 
     @property
-    def meta(self) -> dict[str, Any]:
+    def meta(self) -> Any:
         meta: dict[str, Any] = self.envelope["ResponseMetadata"]
         return meta
 
     @property
     def error(self) -> dict[str, Any] | None:
-        return self.meta.get("Error")
+        error: dict[str, Any] | None = self.meta.get("Error")
+        return error
 
     @property
     def code(self) -> str | None:
@@ -94,7 +95,7 @@ def signed_headers(
     ak: str = TEST_ACCESS_KEY_ID,
     sk: str = TEST_SECRET_ACCESS_KEY,
     x_date: str | None = None,
-) -> dict[str, str]:
+) -> Any:
     return signing.sign(
         method,
         host_of(sim),
@@ -551,21 +552,21 @@ def test_every_response_is_an_envelope_with_a_fresh_request_id() -> None:
 
 def test_second_start_of_a_running_task(sim: Simulator) -> None:
     c = client(sim)
-    c.start_record(MINIMAL)
+    c.start_record(cast(Any, MINIMAL))
     with pytest.raises(rs.RtcApiError) as e:
-        c.start_record(MINIMAL)
+        c.start_record(cast(Any, MINIMAL))
     assert e.value.code == "InvalidParameter.TaskAlreadyExists"
     assert e.value.http_status == 409
     # another room, another app, or another TaskId is another task
-    c.start_record({**MINIMAL, "RoomId": "room2"})
-    c.start_record({**MINIMAL, "AppId": "app2"})
-    c.start_record({**MINIMAL, "TaskId": "task2"})
+    c.start_record(cast(Any, {**MINIMAL, "RoomId": "room2"}))
+    c.start_record(cast(Any, {**MINIMAL, "AppId": "app2"}))
+    c.start_record(cast(Any, {**MINIMAL, "TaskId": "task2"}))
     assert len(sim.tasks) == 4
 
 
 def test_tasks_are_keyed_by_app_room_task(sim: Simulator) -> None:
     body = {**MINIMAL, "BusinessId": "biz"}
-    client(sim).start_record(body)
+    client(sim).start_record(cast(Any, body))
     tasks = sim.tasks
     assert list(tasks) == [KEY]
     task = tasks[KEY]
@@ -651,7 +652,7 @@ def test_qps_none_never_throttles() -> None:
 def test_one_server_error_then_success(sim: Simulator) -> None:
     c = client(sim)
     sim.faults.error(500)
-    assert c.start_record(MINIMAL).result == "ok"
+    assert c.start_record(cast(Any, MINIMAL)).result == "ok"
     assert sim.faults.history == [("error", "/")]
     assert KEY in sim.tasks
 
@@ -659,7 +660,7 @@ def test_one_server_error_then_success(sim: Simulator) -> None:
 def test_dropped_connection_is_retried_as_ambiguous(sim: Simulator) -> None:
     c = client(sim)
     sim.faults.drop()
-    assert c.start_record(MINIMAL).result == "ok"
+    assert c.start_record(cast(Any, MINIMAL)).result == "ok"
     assert [k for k, _ in sim.faults.history] == ["drop"]
     assert KEY in sim.tasks
 
@@ -668,7 +669,7 @@ def test_dropped_connections_exhaust_the_attempts(sim: Simulator) -> None:
     c = client(sim, max_attempts=3)
     sim.faults.drop(count=3)
     with pytest.raises(rs.TransportError) as e:
-        c.start_record(MINIMAL)
+        c.start_record(cast(Any, MINIMAL))
     assert e.value.attempts == 3
     assert e.value.ambiguous
 
@@ -676,7 +677,7 @@ def test_dropped_connections_exhaust_the_attempts(sim: Simulator) -> None:
 def test_throttled_twice_then_success(sim: Simulator) -> None:
     c = client(sim, max_attempts=3)
     sim.faults.throttle(count=2)
-    assert c.start_record(MINIMAL).result == "ok"
+    assert c.start_record(cast(Any, MINIMAL)).result == "ok"
     assert [k for k, _ in sim.faults.history] == ["throttle", "throttle"]
 
 
@@ -703,7 +704,7 @@ def test_start_retried_after_a_drop_that_ran_is_reported_as_may_exist(sim: Simul
     sim.faults.delay(0.4)  # attempt 1: runs at ~0.4 s, after the client gave up at 0.3 s
     sim.faults.delay(0.2)  # attempt 2: sent at ~0.3 s, runs at ~0.5 s, answered in time
     with pytest.raises(TaskMayAlreadyExist):
-        c.start_record(MINIMAL)
+        c.start_record(cast(Any, MINIMAL))
     deadline = time.monotonic() + 2
     while KEY not in sim.tasks and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -15,7 +15,7 @@ import pytest
 from rtc_startrecord_models import VERSIONS as MODULES
 
 from rtc_startrecord import spec
-from rtc_startrecord.migrate import Change, diff_versions
+from rtc_startrecord.migration import Change, diff_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / "tools" / "api_smart_diff"

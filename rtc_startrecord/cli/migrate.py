@@ -109,7 +109,7 @@ def add_parsers(sub: Any) -> None:
 
 
 def _source(args: argparse.Namespace, name: str, body: dict[str, Any]) -> str:
-    from ..migrate import candidate_versions, migrate
+    from ..migration import candidate_versions, migrate
 
     if args.from_version:
         return str(args.from_version)
@@ -140,7 +140,7 @@ def _source(args: argparse.Namespace, name: str, body: dict[str, Any]) -> str:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from ..migrate import migrate
+    from ..migration import migrate
 
     redactor: Redactor = args.redactor
     if args.output and len(args.files) > 1:
@@ -191,7 +191,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_diff_versions(args: argparse.Namespace) -> int:
-    from ..migrate import diff_versions
+    from ..migration import diff_versions
 
     changes = diff_versions(args.a, args.b, action=args.action, breaking_only=args.breaking_only)
     if args.json:
