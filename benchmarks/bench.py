@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -235,7 +235,9 @@ def main() -> None:
         for label, body in (("small", SMALL), ("maximal", MAXIMAL)):
             model = rs.from_wire(rs.StartRecordRequest, body)
             text = json.dumps(body)
-            ours_dict = calls_per_second(partial(ours_client.start_record, body), e2e_seconds)
+            ours_dict = calls_per_second(
+                partial(ours_client.start_record, cast(Any, body)), e2e_seconds
+            )
             ours_model = calls_per_second(partial(ours_client.start_record, model), e2e_seconds)
             theirs = calls_per_second(partial(svc.json, "StartRecord", {}, text), e2e_seconds)
             e2e.append((label, ours_dict, ours_model, theirs))

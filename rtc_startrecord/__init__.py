@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from .migration import migrate as migrate
     from .outcomes import StartOutcome as StartOutcome
     from .outcomes import start_outcome as start_outcome
+    from .ratelimit_redis import RedisRateLimiter as RedisRateLimiter
     from .spec import API_VERSIONS as API_VERSIONS
     from .v2020_12_01 import RtcClient as RtcClient
     from .validation import validate as validate
@@ -72,6 +73,7 @@ __all__ = [
     "Migration",
     "PreparedRequest",
     "Problem",
+    "RedisRateLimiter",
     "RequestInvalid",
     "ResponseTooLarge",
     "RtcApiError",
@@ -276,6 +278,7 @@ _HOME = {
     "migrate": ".migration",
     "StartOutcome": ".outcomes",
     "start_outcome": ".outcomes",
+    "RedisRateLimiter": ".ratelimit_redis",
     "validate": ".validation",
     "from_wire": ".wire",
     "to_wire": ".wire",

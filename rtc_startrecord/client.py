@@ -32,6 +32,7 @@ from .errors import (
 )
 from .models import RecordTaskStatus
 from .outcomes import is_already_started
+from .ratelimit import Limiter
 from .transport import (
     DEFAULT_MAX_RESPONSE_BYTES,
     Exchange,
@@ -96,6 +97,7 @@ class ClientOptions(TypedDict, total=False):
     backoff_base: float
     backoff_cap: float
     max_response_bytes: int
+    limiter: Limiter | None
 
 
 class WaitOptions(TypedDict, total=False):
@@ -149,6 +151,7 @@ class BaseRtcClient:
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        limiter: Limiter | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -163,6 +166,7 @@ class BaseRtcClient:
             proxy=proxy,
             pool_maxsize=pool_maxsize,
             max_response_bytes=max_response_bytes,
+            limiter=limiter,
         )
         self._timeout: urllib3.Timeout | None = None
         self._warned: set[tuple[str, str, str]] = set()

@@ -4,6 +4,10 @@
 ``floor(rate)`` admissions in ANY half-open window ``[t, t + per)``, not merely on average (a token
 bucket of capacity C refilling at r per second admits C + r in one second). A rate below 1 per
 ``per`` means one admission per ``per / rate`` seconds.
+
+`Limiter` is the small protocol the transport needs: `RateLimiter` (one process) and
+`rtc_startrecord.ratelimit_redis.RedisRateLimiter` (every process sharing a Redis key) both
+satisfy it, and so may a limiter of your own.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 from .errors import RtcError
 
-__all__ = ["RateLimitTimeout", "RateLimiter", "backoff_delay"]
+__all__ = ["Limiter", "RateLimitTimeout", "RateLimiter", "backoff_delay"]
 
 
 class RateLimitTimeout(RtcError, TimeoutError):
@@ -29,6 +34,19 @@ class RateLimitTimeout(RtcError, TimeoutError):
         super().__init__(
             f"rate limiter: the next slot is {needed:.3f} s away, beyond the {timeout:g} s timeout"
         )
+
+
+@runtime_checkable
+class Limiter(Protocol):
+    """What a transport needs of a rate limiter (thread-safe, like `RateLimiter`).
+
+    ``acquire(timeout)`` blocks until one request may go and returns the seconds waited; with a
+    ``timeout`` it never blocks past it: when no slot can be had in time it raises
+    `RateLimitTimeout` (at once, when it can tell the slot lies beyond). It may raise another
+    `RtcError` when it cannot decide at all (`RedisRateLimiter` failing closed).
+    """
+
+    def acquire(self, timeout: float | None = None) -> float: ...
 
 
 class RateLimiter:

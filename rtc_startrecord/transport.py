@@ -37,7 +37,7 @@ from .errors import (
     TransportError,
     UnexpectedResponse,
 )
-from .ratelimit import RateLimiter, RateLimitTimeout, backoff_delay
+from .ratelimit import Limiter, RateLimiter, RateLimitTimeout, backoff_delay
 
 log = logging.getLogger("rtc_startrecord")
 
@@ -114,7 +114,13 @@ def _retryable_envelope(status: int, envelope: dict[str, Any]) -> bool:
 
 
 class Transport:
-    """One connection pool (keep-alive) for one endpoint, shared by a client and its copies."""
+    """One connection pool (keep-alive) for one endpoint, shared by a client and its copies.
+
+    Every attempt first waits for the limiter: ``limiter`` when given (any `Limiter`: a
+    `RateLimiter`, a `rtc_startrecord.ratelimit_redis.RedisRateLimiter` shared by a fleet, or
+    one's own), which then replaces ``qps``; else a `RateLimiter` of ``qps`` per second, or none
+    when ``qps`` is None or 0. The wait counts against the call's deadline.
+    """
 
     def __init__(
         self,
@@ -127,6 +133,7 @@ class Transport:
         rng: random.Random | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        limiter: Limiter | None = None,
     ) -> None:
         if max_response_bytes < 1:
             raise ValueError("max_response_bytes must be at least 1")
@@ -153,7 +160,13 @@ class Transport:
         # manager's per-request URL parsing and pool-key lookup (a third of the client's time).
         self._use_direct = proxy is None
         self._direct: urllib3.HTTPConnectionPool | None = None
-        self.limiter = RateLimiter(qps) if qps else None
+        if limiter is not None and not callable(getattr(limiter, "acquire", None)):
+            raise TypeError(
+                f"limiter must have an acquire(timeout) method, got {type(limiter).__name__}"
+            )
+        self.limiter: Limiter | None = (
+            limiter if limiter is not None else RateLimiter(qps) if qps else None
+        )
         self._rng = rng or random.Random()
         self._sleep = sleep
 
@@ -219,6 +232,10 @@ class Transport:
                     raise DeadlineExceeded(
                         budget, "the rate limiter", attempts=attempt - 1, ambiguous=ambiguous
                     ) from None
+                except TransportError as exc:  # a shared limiter failing closed: not sent
+                    exc.attempts = attempt - 1
+                    exc.ambiguous = exc.ambiguous or ambiguous
+                    raise
             sent = signer(method, self.host, path, query, headers, body)
             t0 = time.monotonic()
             if t0 >= deadline:

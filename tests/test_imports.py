@@ -34,6 +34,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "simulator": {"client", "cli", "pytest_plugin", "preview", "__main__", "transport"},
     "preview": {"simulator", "cli", "pytest_plugin", "client", "transport"},
     "migration": UPPER | {"transport"},
+    "ratelimit_redis": UPPER | {"transport", "validation", "wire", "rules", "spec", "callbacks"},
     # the dashboard draws layouts with preview, which the rest of the simulator never needs
     "simulator.dashboard": {"client", "cli", "pytest_plugin", "__main__", "transport"},
 }

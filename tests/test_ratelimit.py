@@ -142,3 +142,23 @@ def test_backoff_bounds() -> None:
     assert 0.0 <= backoff_delay(0, base=0.5, cap=10.0) <= 0.5
     with pytest.raises(ValueError, match="attempt"):
         backoff_delay(-1, base=1.0, cap=1.0)
+
+
+def test_transport_takes_any_limiter_in_place_of_qps() -> None:
+    from rtc_startrecord.ratelimit import Limiter
+    from rtc_startrecord.transport import Transport
+
+    class Counting:
+        def __init__(self) -> None:
+            self.calls: list[float | None] = []
+
+        def acquire(self, timeout: float | None = None) -> float:
+            self.calls.append(timeout)
+            return 0.0
+
+    own = Counting()
+    assert isinstance(own, Limiter)
+    transport = Transport("http://127.0.0.1:9", timeout=1.0, qps=60, limiter=own)
+    assert transport.limiter is own
+    assert isinstance(Transport("http://127.0.0.1:9", timeout=1.0, qps=60).limiter, RateLimiter)
+    assert Transport("http://127.0.0.1:9", timeout=1.0, qps=None).limiter is None

@@ -11,17 +11,16 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
-from rtc_startrecord.callbacks_dedupe import Deduplicator
-from rtc_startrecord.callbacks_envelope import expected_app_ids
-from rtc_startrecord.callbacks_errors import CallbackError, SignatureMismatch, UnexpectedAppId
-from rtc_startrecord.callbacks_parse import parse
-from rtc_startrecord.callbacks_payloads import Event
-from rtc_startrecord.callbacks_signature import check_secret
-from rtc_startrecord.callbacks_time import DEFAULT_MAX_AGE, DEFAULT_MAX_FUTURE, check_limit
+from .dedupe import Claim, DedupeStore, Deduplicator
+from .envelope import expected_app_ids
+from .errors import CallbackError, SignatureMismatch, UnexpectedAppId
+from .parse import parse
+from .payloads import Event
+from .signature import check_secret
+from .time import DEFAULT_MAX_AGE, DEFAULT_MAX_FUTURE, check_limit
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -55,8 +54,8 @@ def _err(error: str, message: str) -> dict[str, Any]:
 
 
 class CallbackApp:
-    """The WSGI app `make_wsgi_app` returns (see there). ``dedupe`` is its `Deduplicator`,
-    ``app_ids`` the frozenset of expected AppIds (None: any)."""
+    """The WSGI app `make_wsgi_app` returns (see there). ``dedupe`` is its `DedupeStore` (a
+    `Deduplicator` unless given), ``app_ids`` the frozenset of expected AppIds (None: any)."""
 
     def __init__(
         self,
@@ -65,7 +64,7 @@ class CallbackApp:
         secret: str,
         max_age: float | None,
         max_future: float | None,
-        dedupe: Deduplicator,
+        dedupe: DedupeStore,
         max_body: int,
         app_ids: Iterable[str] | None = None,
     ) -> None:
@@ -81,8 +80,6 @@ class CallbackApp:
         self.max_body = max_body
         self.app_ids = expected_app_ids(app_ids)
         self.__secret = secret
-        self._lock = threading.Lock()
-        self._in_flight: set[str] = set()
 
     def __repr__(self) -> str:
         return (
@@ -137,29 +134,19 @@ class CallbackApp:
 
     def _process(self, event: Event) -> _Answer:
         eid = event.event_id
-        with self._lock:
-            if eid in self._in_flight:
-                state = "busy"
-            else:
-                try:
-                    state = "duplicate" if eid in self.dedupe else "new"
-                except Exception as exc:
-                    logger.error(
-                        "callback %r: the deduplicator failed (%s)", eid, type(exc).__name__
-                    )
-                    state = "unavailable"
-                if state == "new":
-                    self._in_flight.add(eid)
-        if state == "unavailable":
+        try:
+            claim = self.dedupe.claim(eid)
+        except Exception as exc:
+            logger.error("callback %r: the deduplicator failed (%s)", eid, type(exc).__name__)
             return (
                 503,
                 _err("DedupeUnavailable", "the deduplicator failed; retry later"),
                 [("Retry-After", "1")],
             )
-        if state == "duplicate":
+        if claim is Claim.DUPLICATE:
             logger.info("callback %r %r: duplicate, already processed", event.event_type, eid)
             return 200, {"ok": True, "duplicate": True}, []
-        if state == "busy":
+        if claim is not Claim.NEW:
             logger.info("callback %r %r: already being processed", event.event_type, eid)
             return (
                 409,
@@ -170,20 +157,23 @@ class CallbackApp:
             self.handler(event)
         except Exception:
             logger.exception("callback %r %r: handler failed", event.event_type, eid)
-            with self._lock:
-                self._in_flight.discard(eid)
-            return 500, _err("HandlerFailed", "the callback handler failed"), []
-        with self._lock:
             try:
-                self.dedupe.add(eid)
-            except Exception as exc:  # processed all the same: a retry would process it twice
+                self.dedupe.release(eid)
+            except Exception as exc:  # the lease then expires on its own (RedisDeduplicator)
                 logger.error(
-                    "callback %r: processed, but the deduplicator failed to record it (%s)",
+                    "callback %r: the deduplicator failed to release it (%s)",
                     eid,
                     type(exc).__name__,
                 )
-            finally:
-                self._in_flight.discard(eid)
+            return 500, _err("HandlerFailed", "the callback handler failed"), []
+        try:
+            self.dedupe.complete(eid)
+        except Exception as exc:  # processed all the same: a retry would process it twice
+            logger.error(
+                "callback %r: processed, but the deduplicator failed to record it (%s)",
+                eid,
+                type(exc).__name__,
+            )
         logger.info("callback %r %r: processed", event.event_type, eid)
         return 200, {"ok": True}, []
 
@@ -231,7 +221,7 @@ def make_wsgi_app(
     secret: str,
     max_age: float | None = DEFAULT_MAX_AGE,
     max_future: float | None = DEFAULT_MAX_FUTURE,
-    dedupe: Deduplicator | None = None,
+    dedupe: DedupeStore | None = None,
     max_body: int = DEFAULT_MAX_BODY,
     app_ids: Iterable[str] | None = None,
 ) -> CallbackApp:
@@ -248,7 +238,9 @@ def make_wsgi_app(
 
     A request body never causes a 5xx. 500 means ``handler`` raised, 503 (``Retry-After``) that
     ``dedupe`` raised: the event is then not marked as seen, so the service's retry is processed.
-    ``dedupe`` defaults to a new `Deduplicator` (10000 ids), reachable as ``app.dedupe``.
+    ``dedupe`` defaults to a new `Deduplicator` (10000 ids), reachable as ``app.dedupe``; any
+    `DedupeStore` will do, such as a `RedisDeduplicator` shared by several replicas (a duplicate
+    arriving at one replica while another handles the event gets 409, and no handler call).
     """
     return CallbackApp(
         handler,

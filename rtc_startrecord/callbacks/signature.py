@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from rtc_startrecord.callbacks_envelope import copy_mapping, signed_values
-from rtc_startrecord.callbacks_errors import MalformedCallback, SignatureMismatch
+from .envelope import copy_mapping, signed_values
+from .errors import MalformedCallback, SignatureMismatch
 
 __all__ = ["compute_signature"]
 

@@ -15,9 +15,9 @@ from typing import Any, Final
 
 import attrs
 
-from rtc_startrecord.callbacks_envelope import loads_json
-from rtc_startrecord.callbacks_errors import MalformedCallback, snippet
-from rtc_startrecord.callbacks_time import format_event_time
+from .envelope import loads_json
+from .errors import MalformedCallback, snippet
+from .time import format_event_time
 
 __all__ = [
     "KNOWN_EVENT_TYPES",

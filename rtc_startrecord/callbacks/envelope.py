@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any, Final, NoReturn
 
-from rtc_startrecord.callbacks_errors import MalformedCallback, UnsupportedBody, snippet
-from rtc_startrecord.spec import API_VERSIONS
+from ..spec import API_VERSIONS
+from .errors import MalformedCallback, UnsupportedBody, snippet
 
 __all__ = ["NONCE_KEYS", "SIGNED_FIELDS", "Body"]
 

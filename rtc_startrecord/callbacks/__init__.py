@@ -56,16 +56,22 @@ raises TypeError or ValueError. The secret never appears in an error message, ``
 chained exception (callback errors are never chained) or a log record of this module. Frame
 locals of a traceback do hold it, as they hold any argument: do not log tracebacks with locals.
 
-The code lives in ``callbacks_*`` modules along these seams (errors, time, envelope, signature,
-payloads, parse, build, dedupe, wsgi); import everything from here.
+Deduplication: `make_wsgi_app` takes any `DedupeStore` (``claim``, ``complete``, ``release``);
+`Deduplicator` keeps EventIds in one process, `RedisDeduplicator` (needs the ``redis`` extra;
+loaded on first use) shares them, and the in-flight leases, between replicas (docs/fleet.md).
+
+The code lives in the modules of this package along these seams (errors, time, envelope, signature,
+payloads, parse, build, dedupe, dedupe_redis, wsgi); import everything from here.
 """
 
 from __future__ import annotations
 
-from rtc_startrecord.callbacks_build import DEFAULT_VERSION, build_callback_body
-from rtc_startrecord.callbacks_dedupe import Deduplicator
-from rtc_startrecord.callbacks_envelope import NONCE_KEYS, SIGNED_FIELDS, Body
-from rtc_startrecord.callbacks_errors import (
+from typing import TYPE_CHECKING, Any
+
+from .build import DEFAULT_VERSION, build_callback_body
+from .dedupe import Claim, DedupeStore, Deduplicator
+from .envelope import NONCE_KEYS, SIGNED_FIELDS, Body
+from .errors import (
     CallbackError,
     MalformedCallback,
     SignatureMismatch,
@@ -73,8 +79,8 @@ from rtc_startrecord.callbacks_errors import (
     UnexpectedAppId,
     UnsupportedBody,
 )
-from rtc_startrecord.callbacks_parse import parse, verify
-from rtc_startrecord.callbacks_payloads import (
+from .parse import parse, verify
+from .payloads import (
     KNOWN_EVENT_TYPES,
     Event,
     EventPayload,
@@ -87,14 +93,17 @@ from rtc_startrecord.callbacks_payloads import (
     RecordUploadProcessing,
     RecordUploadStarted,
 )
-from rtc_startrecord.callbacks_signature import compute_signature
-from rtc_startrecord.callbacks_time import (
+from .signature import compute_signature
+from .time import (
     DEFAULT_MAX_AGE,
     DEFAULT_MAX_FUTURE,
     format_event_time,
     parse_event_time,
 )
-from rtc_startrecord.callbacks_wsgi import DEFAULT_MAX_BODY, CallbackApp, make_wsgi_app
+from .wsgi import DEFAULT_MAX_BODY, CallbackApp, make_wsgi_app
+
+if TYPE_CHECKING:
+    from .dedupe_redis import RedisDeduplicator
 
 __all__ = [
     "DEFAULT_MAX_AGE",
@@ -107,6 +116,8 @@ __all__ = [
     "Body",
     "CallbackApp",
     "CallbackError",
+    "Claim",
+    "DedupeStore",
     "Deduplicator",
     "Event",
     "EventPayload",
@@ -119,6 +130,7 @@ __all__ = [
     "RecordUploadDone",
     "RecordUploadProcessing",
     "RecordUploadStarted",
+    "RedisDeduplicator",
     "SignatureMismatch",
     "StaleEvent",
     "UnexpectedAppId",
@@ -131,3 +143,11 @@ __all__ = [
     "parse_event_time",
     "verify",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RedisDeduplicator":  # the Redis module loads on first use
+        from .dedupe_redis import RedisDeduplicator
+
+        return RedisDeduplicator
+    raise AttributeError(f"module 'rtc_startrecord.callbacks' has no attribute {name!r}")

@@ -9,7 +9,7 @@ import traceback
 from collections.abc import Iterable
 from datetime import datetime
 
-from rtc_startrecord.callbacks_envelope import (
+from .envelope import (
     Body,
     expected_app_ids,
     format_problem,
@@ -17,15 +17,15 @@ from rtc_startrecord.callbacks_envelope import (
     nonce_key,
     signed_values,
 )
-from rtc_startrecord.callbacks_errors import (
+from .errors import (
     CallbackError,
     MalformedCallback,
     UnexpectedAppId,
     snippet,
 )
-from rtc_startrecord.callbacks_payloads import Event, decode_payload
-from rtc_startrecord.callbacks_signature import check_secret, check_signature
-from rtc_startrecord.callbacks_time import (
+from .payloads import Event, decode_payload
+from .signature import check_secret, check_signature
+from .time import (
     DEFAULT_MAX_AGE,
     DEFAULT_MAX_FUTURE,
     check_fresh,

@@ -8,7 +8,7 @@ a low-level exception that saw the secret, or the whole body, never travels with
 
 from __future__ import annotations
 
-from rtc_startrecord.errors import RtcError
+from ..errors import RtcError
 
 __all__ = [
     "CallbackError",

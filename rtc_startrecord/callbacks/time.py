@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Final
 
-from rtc_startrecord.callbacks_errors import MalformedCallback, StaleEvent, snippet
+from .errors import MalformedCallback, StaleEvent, snippet
 
 __all__ = ["DEFAULT_MAX_AGE", "DEFAULT_MAX_FUTURE", "format_event_time", "parse_event_time"]
 

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-from rtc_startrecord.callbacks_envelope import format_problem, signed_values
-from rtc_startrecord.callbacks_signature import check_secret, signature_of
-from rtc_startrecord.callbacks_time import format_event_time
+from .envelope import format_problem, signed_values
+from .signature import check_secret, signature_of
+from .time import format_event_time
 
 __all__ = ["DEFAULT_VERSION", "build_callback_body"]
 

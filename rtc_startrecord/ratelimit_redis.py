@@ -1,0 +1,374 @@
+"""`RedisRateLimiter`: one request-rate limit shared by every process that uses the same Redis key.
+
+The service limits each account to 60 requests in any one-second window, counted where requests
+ARRIVE. One `RateLimiter` per process keeps each process under 60, not the fleet. This limiter
+keeps one sliding-window log per key in Redis, a sorted set of admission stamps, and admits in
+one Lua script: drop the stamps older than the window, admit when fewer than ``rate`` remain,
+else answer how long until the oldest leaves. Every stamp comes from Redis ``TIME``, the one
+clock of the fleet, so the hosts' clocks never matter.
+
+Admission is not arrival: a request admitted at ``t`` reaches the service at ``t + lag``, and
+the lag varies (25 ms was measured under 8 processes on one two-core machine). Two requests
+admitted ``per`` seconds apart can then arrive less than ``per`` apart. The limiter therefore
+counts over a window of ``per + margin`` seconds (``margin`` 100 ms by default): as long as the
+lags of any two requests differ by at most ``margin``, at most ``rate`` arrive in any ``per``
+seconds. The cost is throughput: ``rate / (per + margin)`` per second at full load (54.5/s for
+the defaults), rather than 60.
+
+Deadlines: ``acquire(timeout)`` never blocks past ``timeout``. Every Redis command is sent on a
+connection whose read is bounded by ``min(redis_timeout, what is left of the timeout)`` (default
+``redis_timeout`` 0.25 s) and is never retried by redis-py, so a stopped (SIGSTOP) or unreachable
+Redis costs at most that, never redis-py's defaults (5 s a try, 10 retries: about a minute).
+Given a URL, the limiter builds its own client with those settings (connect timeout included).
+Given a `redis.Redis` client, it uses that client's connection pool with the same bounded reads;
+the pool's own ``socket_connect_timeout`` still bounds connecting (set it).
+
+When Redis fails (a connection error, a timeout, an error reply), ``on_redis_error`` decides,
+with a warning in the ``rtc_startrecord`` log once per outage:
+
+- ``"local"`` (the default): fall back to a per-process `RateLimiter` of ``fallback_rate``
+  (default ``rate``) per ``per``. Requests keep flowing, each process paced; the fleet may then
+  pass the service's limit, whose ``FlowLimitExceeded`` answers the client retries.
+- ``"open"``: admit at once, unlimited.
+- ``"closed"``: raise `RedisUnavailable` (a `TransportError`; nothing was sent).
+
+After a failure Redis is left alone for ``retry_interval`` seconds (default 1 s), so an outage
+does not cost every call a timeout; then the next call tries it again, and a success ends the
+outage (logged). Admissions made by the fallback are not in the Redis log.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from .errors import TransportError
+from .ratelimit import RateLimiter, RateLimitTimeout
+
+if TYPE_CHECKING:
+    import redis
+
+__all__ = [
+    "DEFAULT_MARGIN",
+    "DEFAULT_REDIS_TIMEOUT",
+    "BoundedRedis",
+    "OnRedisError",
+    "RedisRateLimiter",
+    "RedisUnavailable",
+]
+
+log = logging.getLogger("rtc_startrecord")
+
+OnRedisError = Literal["local", "open", "closed"]
+DEFAULT_MARGIN: Final = 0.1
+"""Seconds added to the window for admission-to-arrival lag (4x the 25 ms measured)."""
+DEFAULT_REDIS_TIMEOUT: Final = 0.25
+"""Seconds one Redis command (connect, or send and read) may take before it counts as failed."""
+DEFAULT_RETRY_INTERVAL: Final = 1.0
+_WAKE_SLACK: Final = 0.0002  # sleep this much past the slot: no extra round trip for rounding
+
+# KEYS[1] the log; ARGV: capacity, window (microseconds), a unique member for this admission.
+# -> {1, 0} admitted, or {0, microseconds until the oldest stamp leaves the window}.
+_ACQUIRE: Final = """
+local cap = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < cap then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
+  return {1, 0}
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {0, math.max(tonumber(oldest[2]) + window - now, 1)}
+"""
+
+
+class RedisUnavailable(TransportError):
+    """Redis could not be reached (or failed) and the limiter fails closed; nothing was sent."""
+
+
+class _DeadlineCut(Exception):
+    """The caller's deadline, not Redis, ended a command (it is a RateLimitTimeout)."""
+
+
+def _redis_module() -> Any:
+    try:
+        import redis
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "the Redis limiter and deduplicator need the redis package: "
+            "pip install 'rtc-startrecord[redis]'"
+        ) from None
+    return redis
+
+
+class BoundedRedis:
+    """Redis commands whose every wait is bounded: the connection piece shared by
+    `RedisRateLimiter` and `rtc_startrecord.callbacks.RedisDeduplicator`.
+
+    ``client_or_url``: a ``redis://`` (or ``rediss://``, ``unix://``) URL, for which a client is
+    built with ``socket_timeout`` and ``socket_connect_timeout`` of ``timeout`` and no retries
+    (closed by `close`); or a `redis.Redis`, whose pool is used as it is (not closed here).
+    """
+
+    def __init__(self, client_or_url: redis.Redis | str, *, timeout: float) -> None:
+        if not (timeout > 0 and math.isfinite(timeout)):
+            raise ValueError(f"redis_timeout must be a positive finite number, got {timeout!r}")
+        mod = _redis_module()
+        self.timeout = timeout
+        self.errors: tuple[type[BaseException], ...] = (mod.RedisError, OSError)
+        self._no_script: type[BaseException] = mod.exceptions.NoScriptError
+        if isinstance(client_or_url, str):
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+
+            self.client: redis.Redis = mod.Redis.from_url(
+                client_or_url,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                retry=Retry(NoBackoff(), 0),
+                retry_on_timeout=False,
+                health_check_interval=0,
+            )
+            self._owned = True
+        elif isinstance(client_or_url, mod.Redis):
+            self.client = client_or_url
+            self._owned = False
+        else:
+            raise TypeError(
+                "expected a redis.Redis client or a redis:// URL, "
+                f"got {type(client_or_url).__name__}"
+            )
+        self._shas: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        kw = self.client.connection_pool.connection_kwargs
+        where = kw.get("path") or f"{kw.get('host', '?')}:{kw.get('port', '?')}"
+        return f"BoundedRedis({where}, timeout={self.timeout:g})"  # never the password
+
+    def close(self) -> None:
+        if self._owned:
+            self.client.close()
+
+    def call(self, deadline: float | None, *args: Any) -> Any:
+        """Send one command and read its answer within ``min(timeout, deadline - now)``.
+
+        Raises `_DeadlineCut` when the deadline (not the timeout) ran out first, and a
+        ``redis.RedisError`` (or OSError) when Redis failed."""
+        limit = self.timeout
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _DeadlineCut
+            limit = min(limit, remaining)
+        pool = self.client.connection_pool
+        conn: Any = pool.get_connection()  # send_command and disconnect are untyped
+        try:
+            conn.send_command(*args)
+            return conn.read_response(timeout=limit)
+        except self._no_script:
+            raise
+        except self.errors:
+            conn.disconnect()
+            if limit < self.timeout and deadline is not None and time.monotonic() >= deadline:
+                raise _DeadlineCut from None
+            raise
+        except BaseException:
+            conn.disconnect()
+            raise
+        finally:
+            pool.release(conn)
+
+    def script(self, deadline: float | None, source: str, keys: list[str], *args: Any) -> Any:
+        """Run a Lua script by its SHA, loading it first (and again after a Redis restart)."""
+        sha = self._shas.get(source)
+        if sha is not None:
+            try:
+                return self.call(deadline, "EVALSHA", sha, len(keys), *keys, *args)
+            except self._no_script:
+                pass
+        loaded = self.call(deadline, "SCRIPT", "LOAD", source)
+        sha = loaded.decode() if isinstance(loaded, bytes) else str(loaded)
+        self._shas[source] = sha
+        return self.call(deadline, "EVALSHA", sha, len(keys), *keys, *args)
+
+
+class RedisRateLimiter:
+    """At most ``rate`` admissions per ``per`` seconds across every process sharing ``key``.
+
+    ``redis_client_or_url``: a `redis.Redis` or a ``redis://`` URL (see `BoundedRedis`).
+    ``key`` names the shared log (one per limited account, e.g. ``"rtc:qps:" + access_key_id``).
+    ``rate`` below 1 means one admission per ``per / rate`` seconds, as for `RateLimiter`.
+    ``margin``, ``on_redis_error``, ``fallback_rate``, ``redis_timeout`` and ``retry_interval``:
+    see the module's docstring. Thread-safe; build one per process (it is not picklable).
+    """
+
+    def __init__(
+        self,
+        redis_client_or_url: redis.Redis | str,
+        *,
+        key: str,
+        rate: float = 60,
+        per: float = 1.0,
+        margin: float = DEFAULT_MARGIN,
+        on_redis_error: OnRedisError = "local",
+        fallback_rate: float | None = None,
+        redis_timeout: float = DEFAULT_REDIS_TIMEOUT,
+        retry_interval: float = DEFAULT_RETRY_INTERVAL,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> None:
+        if not isinstance(key, str) or not key:
+            raise ValueError("key must be a non-empty string")
+        if not (rate > 0 and math.isfinite(rate)):
+            raise ValueError(f"rate must be a positive finite number, got {rate!r}")
+        if not (per > 0 and math.isfinite(per)):
+            raise ValueError(f"per must be a positive finite number, got {per!r}")
+        if not (margin >= 0 and math.isfinite(margin)):
+            raise ValueError(f"margin must be a finite number >= 0, got {margin!r}")
+        if on_redis_error not in ("local", "open", "closed"):
+            raise ValueError(
+                f"on_redis_error must be 'local', 'open' or 'closed', got {on_redis_error!r}"
+            )
+        if not (retry_interval >= 0 and math.isfinite(retry_interval)):
+            raise ValueError(f"retry_interval must be a finite number >= 0, got {retry_interval!r}")
+        self.key = key
+        self.rate = rate
+        self.per = per
+        self.margin = margin
+        self.on_redis_error: OnRedisError = on_redis_error
+        self.retry_interval = retry_interval
+        if rate >= 1:
+            self._capacity, window = math.floor(rate), per
+        else:
+            self._capacity, window = 1, per / rate
+        self._window_us = math.ceil((window + margin) * 1_000_000)
+        self._redis = BoundedRedis(redis_client_or_url, timeout=redis_timeout)
+        self._fallback = RateLimiter(fallback_rate or rate, per)
+        self._sleep = sleep
+        self._member_prefix = uuid.uuid4().hex
+        self._counter = 0
+        self._lock = threading.Lock()
+        self._down_until: float | None = None  # monotonic; None while Redis answers
+        self.outages = 0  # how many times Redis was found failing after answering
+
+    def __repr__(self) -> str:
+        return (
+            f"RedisRateLimiter(key={self.key!r}, rate={self.rate!r}, per={self.per!r}, "
+            f"margin={self.margin!r}, on_redis_error={self.on_redis_error!r}, "
+            f"redis={self._redis!r})"
+        )
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a RedisRateLimiter holds a connection pool; build one per process")
+
+    @property
+    def degraded(self) -> bool:
+        """True while Redis is considered down (the ``on_redis_error`` mode applies)."""
+        return self._down_until is not None
+
+    def close(self) -> None:
+        """Close the Redis client it built from a URL (a client passed in is left open)."""
+        self._redis.close()
+
+    def _member(self) -> str:
+        with self._lock:
+            self._counter += 1
+            return f"{self._member_prefix}:{self._counter}"
+
+    def _try(self, deadline: float | None) -> float:
+        """One admission attempt in Redis: 0.0 when admitted, else the seconds to wait."""
+        admitted, wait_us = self._redis.script(
+            deadline, _ACQUIRE, [self.key], self._capacity, self._window_us, self._member()
+        )
+        return 0.0 if int(admitted) == 1 else int(wait_us) / 1_000_000
+
+    def _redis_failed(self, exc: BaseException) -> None:
+        with self._lock:
+            first = self._down_until is None
+            self._down_until = time.monotonic() + self.retry_interval
+            if first:
+                self.outages += 1
+        if first:
+            log.warning(
+                "rate limiter %r: Redis failed (%s: %s); %s until it answers again",
+                self.key,
+                type(exc).__name__,
+                str(exc)[:200],
+                {
+                    "local": "pacing each process locally",
+                    "open": "admitting every request unlimited",
+                    "closed": "refusing every request",
+                }[self.on_redis_error],
+            )
+
+    def _redis_answered(self) -> None:
+        if self._down_until is None:
+            return
+        with self._lock:
+            was_down, self._down_until = self._down_until is not None, None
+        if was_down:
+            log.warning("rate limiter %r: Redis answers again; shared limit restored", self.key)
+
+    def _degraded(self, timeout: float | None, start: float) -> float:
+        if self.on_redis_error == "open":
+            return time.monotonic() - start
+        if self.on_redis_error == "closed":
+            raise RedisUnavailable(
+                f"rate limiter {self.key!r}: Redis is unavailable and the limiter fails closed "
+                "(nothing was sent)",
+                attempts=0,
+            )
+        remaining = None if timeout is None else max(timeout - (time.monotonic() - start), 0.0)
+        self._fallback.acquire(timeout=remaining)
+        return time.monotonic() - start
+
+    def acquire(self, timeout: float | None = None) -> float:
+        """Block until one request may go; return the seconds waited.
+
+        With a ``timeout`` it never blocks past it: `RateLimitTimeout` at once when the next
+        slot lies beyond it, or when Redis has not answered by then. When Redis fails, see
+        ``on_redis_error`` (`RedisUnavailable` when failing closed)."""
+        start = time.monotonic()
+        deadline = None if timeout is None else start + timeout
+        while True:
+            down_until = self._down_until
+            if down_until is not None and time.monotonic() < down_until:
+                return self._degraded(timeout, start)
+            try:
+                wait = self._try(deadline)
+            except _DeadlineCut:
+                raise RateLimitTimeout(timeout or 0.0, time.monotonic() - start) from None
+            except self._redis.errors as exc:
+                self._redis_failed(exc)
+                continue
+            self._redis_answered()
+            if wait == 0.0:
+                return time.monotonic() - start
+            now = time.monotonic()
+            if deadline is not None and now + wait > deadline:
+                raise RateLimitTimeout(deadline - start, now + wait - start)
+            self._sleep(wait + _WAKE_SLACK)
+
+    def try_acquire(self) -> bool:
+        """Admit one request if a slot is free now: one Redis round trip (bounded by
+        ``redis_timeout``), no sleeping. When Redis fails, ``on_redis_error`` applies."""
+        down_until = self._down_until
+        if down_until is None or time.monotonic() >= down_until:
+            try:
+                wait = self._try(None)
+            except self._redis.errors as exc:
+                self._redis_failed(exc)
+            else:
+                self._redis_answered()
+                return wait == 0.0
+        if self.on_redis_error == "local":
+            return self._fallback.try_acquire()
+        self._degraded(None, time.monotonic())  # "open" admits, "closed" raises
+        return True
