@@ -202,9 +202,10 @@ def test_validate_json_output(home: Path, tmp_path: Path) -> None:
     proc = run("validate", "--json", bad, CUSTOM, env=clean_env(home))
     assert proc.returncode == 1
     report = json.loads(proc.stdout)
-    assert set(report) == {"version", "action", "problems"}
+    assert set(report) == {"version", "action", "actions", "problems"}
     assert report["version"] == "2020-12-01"  # the default
-    assert report["action"] == "StartRecord"
+    assert report["action"] == "StartRecord"  # told from the keys, the same for both files
+    assert report["actions"] == {str(bad): "StartRecord", str(CUSTOM): "StartRecord"}
     problems = report["problems"]
     assert isinstance(problems, list) and problems
     for p in problems:
@@ -218,8 +219,33 @@ def test_validate_json_output(home: Path, tmp_path: Path) -> None:
     assert json.loads(proc.stdout) == {
         "version": "2020-12-01",
         "action": "StopRecord",
+        "actions": {str(STOP): "StopRecord"},
         "problems": [],
     }
+
+
+def test_validate_tells_the_action_from_the_keys(home: Path, tmp_path: Path) -> None:
+    env = clean_env(home)
+    # only StartRecord takes Encode or RecordMode: a start body needs no --action
+    proc = run("validate", CUSTOM, env=env)
+    assert "as StartRecord (told from the keys)" in proc.stderr
+    # a misspelt key: the action taking the most keys, and the stray key reported
+    body = {"AppId": "a", "RoomId": "r", "TaskId": "t", "Layuot": {}, "Encode": {}}
+    proc = run("validate", write_json(tmp_path / "typo.json", body), env=env)
+    assert proc.returncode == 1
+    assert "$.Layuot: schema.additionalProperties" in proc.stdout
+    # keys several actions take: ask, never guess (no "no Vod" warning for a stop body)
+    proc = run("validate", STOP, env=env)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert "cannot tell which action" in proc.stderr
+    assert "StopRecord" in proc.stderr and "--action" in proc.stderr
+    assert "R28" not in proc.stderr
+    # in 2022-06-01 StorageConfig is required for StartRecord: a body without it is no start
+    only_update = {"AppId": "a", "RoomId": "r", "TaskId": "t", "TargetStreams": {}}
+    path = write_json(tmp_path / "update.json", only_update)
+    proc = run("validate", path, "--api-version", "2022-06-01", env=env)
+    assert "as UpdateRecord (told from the keys)" in proc.stderr, proc.stderr
 
 
 def test_validate_stdin(home: Path) -> None:
@@ -256,6 +282,14 @@ def test_validate_non_object_is_1(home: Path, tmp_path: Path) -> None:
     proc = run("validate", listy, env=clean_env(home))
     assert proc.returncode == 1
     assert "schema." in proc.stdout
+    # the sending commands name JSON types, not Python's
+    proc = run("start", "--local", listy, env=clean_env(home))
+    assert proc.returncode == 1
+    assert "must be a JSON object, not an array" in proc.stderr
+    nothing = write_json(tmp_path / "null.json", None)
+    proc = run("stop", "--dry-run", nothing, env=clean_env(home))
+    assert proc.returncode == 1
+    assert "not null" in proc.stderr and "NoneType" not in proc.stderr
 
 
 # --------------------------------------------------------------------------------------------
@@ -447,7 +481,9 @@ def test_serve_banner(served: Served) -> None:
     assert "not secrets" in text
     assert served.printed("VOLC_ACCESSKEY") == "AKLTsimulatorTestKey0001"
     assert served.printed("VOLC_SECRETKEY")
-    assert f"--endpoint {served.url}" in text
+    assert served.printed("RTC_ENDPOINT") == served.url
+    assert len(served.printed("RTC_SIMULATOR_TOKEN")) >= 20
+    assert f"export RTC_ENDPOINT={served.url} " in text
 
 
 def test_lifecycle_against_serve(served: Served, home: Path, tmp_path: Path) -> None:
@@ -529,6 +565,10 @@ def test_lifecycle_against_serve(served: Served, home: Path, tmp_path: Path) -> 
     err = served.proc.stderr.read()
     assert "Traceback" not in err
     assert "stopped" in err
+    # one line per request by default: method, Action, Version, status, RequestId, latency
+    assert re.search(r"POST StartRecord 2020-12-01 -> 200 RequestId 2\w+ [\d.]+ ms", err), err
+    assert re.search(r"POST StopRecord 2020-12-01 -> 404 RequestId 2\w+ [\d.]+ ms", err), err
+    assert SECRET not in err
 
 
 def test_serve_stops_on_ctrl_c(served: Served) -> None:
@@ -557,6 +597,12 @@ def test_serve_callback_secret_env_missing_is_2(home: Path) -> None:
     assert "CBS" in proc.stderr
     proc = run("serve", "--callback-url", "http://127.0.0.1:9/cb", env=clean_env(home))
     assert proc.returncode == 2
+    for bad in ("notaurl", "ftp://host/cb", "http://", "http://host:99999/"):
+        proc = run("serve", "--callback-url", bad, "--callback-secret-env", "CBS",
+                   env=clean_env(home, CBS=CB_SECRET), timeout=15)  # fmt: skip
+        assert proc.returncode == 2, bad
+        assert "is not an http:// or https:// URL" in proc.stderr
+        assert "listening" not in proc.stdout
 
 
 # --------------------------------------------------------------------------------------------
@@ -635,9 +681,13 @@ def test_verify_callback_valid(home: Path, tmp_path: Path) -> None:
     proc = run("verify-callback", path, "--secret-env", "CBS", env=env)
     assert proc.returncode == 0, proc.stderr
     event = json.loads(proc.stdout)
-    assert event["event_type"] == "RecordStarted"
-    assert event["payload_type"] == "RecordStarted"
-    assert event["data"]["task_id"] == "task1"
+    # the API's own keys, as received, with EventData decoded and no Signature
+    assert event["EventType"] == "RecordStarted"
+    assert event["AppId"] == "app1"
+    assert event["EventData"]["TaskId"] == "task1"
+    assert event["EventData"]["Code"] == 0
+    assert "Signature" not in event
+    assert not any("_" in key for key in event)
     assert CB_SECRET not in proc.stdout + proc.stderr
     # stdin, and an explicit freshness window the fresh body passes
     proc = run("verify-callback", "-", "--secret-env", "CBS", "--max-age", "600",
@@ -677,12 +727,17 @@ def test_verify_callback_tampered_is_1(home: Path, tmp_path: Path) -> None:
     # the wrong secret, too
     proc = run("verify-callback", good, "--secret-env", "CBS", env=clean_env(home, CBS="other"))
     assert proc.returncode == 1
-    # not JSON at all is an invalid callback body (1), not an I/O error
+    # JSON that is no callback is an invalid callback (1) ...
+    listy = write_json(tmp_path / "list.json", [1])
+    proc = run("verify-callback", listy, "--secret-env", "CBS", env=env)
+    assert proc.returncode == 1
+    assert "MalformedCallback" in proc.stderr
+    # ... but a file that is not JSON at all is 2, as for every command
     junk = tmp_path / "junk.json"
     junk.write_text("<html>", encoding="utf-8")
     proc = run("verify-callback", junk, "--secret-env", "CBS", env=env)
-    assert proc.returncode == 1
-    assert "MalformedCallback" in proc.stderr
+    assert proc.returncode == 2
+    assert "junk.json: not JSON" in proc.stderr
 
 
 def test_verify_callback_usage_errors_are_2(home: Path, tmp_path: Path) -> None:

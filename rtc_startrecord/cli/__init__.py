@@ -2,19 +2,22 @@
 
 Results go to stdout, diagnostics to stderr; a user error never prints a traceback.
 
-Exit codes (every command):
+Exit codes (every command; the one table is `.io.EXIT_CODES`, shown by every ``--help`` and in
+docs/cli.md):
 
-* 0 -- success (``validate``: every body valid, warnings allowed; ``preview``: written, warnings
-  allowed; ``verify-callback``: valid; ``get --wait``: the status was reached);
-* 1 -- the input was rejected: validation errors, a service error (``RtcApiError``), an invalid
-  callback, ``get --wait`` seeing the task end or fail before the status;
-* 2 -- usage, I/O or transport errors: bad arguments, a missing or unreadable file, a file that
-  is not JSON, no credentials, a network failure, ``get --wait`` running out of time;
+* 0 -- success;
+* 1 -- rejected: by validation, by the service or the simulator (``RtcApiError``, a signature
+  it refused, a ``sim`` call it refused), or by a signature check (an invalid callback);
+  ``get --wait`` seeing the task end or fail before the status;
+* 2 -- usage, I/O, credentials or transport: bad arguments, a missing or unreadable file, a
+  file that is not JSON, a body whose action ``validate`` cannot tell, no credentials or token,
+  a network failure, ``get --wait`` running out of time;
 * 130 -- interrupted (Ctrl-C), except ``serve``, for which Ctrl-C / SIGTERM is the normal stop (0).
 
 Problems print as ``FILE: PATH: RULE: MESSAGE``, warnings with `` (warning)`` appended (the
-format of `Problem.__str__`); ``--json`` prints ``{"version", "action", "problems"}`` instead,
-``problems`` a list of ``{"file", "path", "rule", "message", "severity"}`` objects.
+format of `Problem.__str__`); ``validate --json`` prints ``{"version", "action", "actions",
+"problems"}`` instead (``action`` the one action of every file, else null; ``actions`` each
+file's), ``problems`` a list of ``{"file", "path", "rule", "message", "severity"}`` objects.
 
 ``--api-version`` (``validate``, ``start``, ``stop``, ``update``, ``get``, ``preview``) picks the
 API version of the bodies: for validation, for the client, for the preview; default 2020-12-01.
@@ -26,7 +29,8 @@ Bucket credentials in a body (the properties the spec marks ``writeOnly``: ``Acc
 
 The package: `main` here; `.parser` the arguments; one module per command (`.validate`,
 `.lifecycle` for start/stop/update/get with `.wait` for ``get --wait``, `.serve`, `.preview`,
-`.callbacks` for verify-callback); `.io` the exit codes, input and output; `.logs` the logging.
+`.callbacks` for verify-callback, `.sim` for the admin API of a running ``serve``); `.io` the
+exit codes, input and output; `.logs` the logging.
 """
 
 from __future__ import annotations
@@ -54,10 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    if getattr(args, "timeout", None) is not None and getattr(args, "wait", None) is None:
+    if args.command == "get" and args.timeout is not None and args.wait is None:
         err(f"{PROG} get: error: --timeout goes with --wait")
         return EXIT_USAGE
-    if getattr(args, "wait", None) is not None and args.timeout is None:
+    if args.command == "get" and args.wait is not None and args.timeout is None:
         args.timeout = 60.0
     return _dispatch(args)
 
@@ -84,6 +88,12 @@ def _dispatch(args: argparse.Namespace) -> int:
             return EXIT_INTERRUPTED
         except TransportError as exc:
             err(f"{PROG}: error: network: {redactor.text(str(exc))}")
+            err(f"  {_attempts(exc.attempts)}; check --endpoint (or ${_endpoint_env()}), your "
+                "network or proxy, and that the service (or 'rtc-startrecord serve') is "
+                "running and reachable")  # fmt: skip
+            if exc.ambiguous:
+                err("  an attempt may have reached the service: check with 'get' before "
+                    "sending it again")  # fmt: skip
             return EXIT_USAGE
         except RtcError as exc:  # CredentialsNotFound, RequestInvalid, ...
             from ..errors import RequestInvalid, WireFormatError
@@ -97,6 +107,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             err(f"{PROG}: error: {redactor.text(str(exc))}")
             return EXIT_USAGE
+
+
+def _attempts(n: int) -> str:
+    return f"gave up after {n} attempt{'' if n == 1 else 's'}"
+
+
+def _endpoint_env() -> str:
+    from ..client import ENDPOINT_ENV
+
+    return ENDPOINT_ENV
 
 
 def _quiet_stdout() -> None:

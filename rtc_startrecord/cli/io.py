@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..errors import Problem
 
 __all__ = [
+    "EXIT_CODES",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_REJECTED",
@@ -23,10 +24,13 @@ __all__ = [
     "PROG",
     "STDIN_NAME",
     "CliError",
+    "a_json_type",
+    "decode_json",
     "display_name",
     "dump",
     "env_secret",
     "err",
+    "json_type",
     "load_json",
     "load_object",
     "out",
@@ -43,6 +47,14 @@ EXIT_OK = 0
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+# The one exit-code table of every command (--help epilogs, docs/cli.md, tests).
+EXIT_CODES = (
+    "Exit codes (every command): 0 ok; 1 rejected: by validation, by the service or the "
+    "simulator, or by a signature check (an invalid callback, a wrong key); 2 usage, I/O, "
+    "credentials or transport: bad arguments, a missing or unreadable file, a file that is not "
+    "JSON, no credentials or token, the network, a timeout; 130 interrupted."
+)
 
 STDIN_NAME = "<stdin>"
 
@@ -71,6 +83,29 @@ def err(text: str) -> None:
 
 def dump(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type: object, array, string, number, boolean, null."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "value"
+
+
+def a_json_type(value: Any) -> str:
+    """`json_type` with its article: an array, an object, a string, a number, a boolean, null."""
+    name = json_type(value)
+    return name if name == "null" else f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def plural(n: int, word: str) -> str:
@@ -117,8 +152,11 @@ def read_bytes(path: str) -> bytes:
 
 def load_json(path: str) -> Any:
     """FILE parsed as JSON; CliError (exit 2) naming the file when unreadable or not JSON."""
-    name = display_name(path)
-    raw = read_bytes(path)
+    return decode_json(display_name(path), read_bytes(path))
+
+
+def decode_json(name: str, raw: bytes) -> Any:
+    """`raw` (the bytes of `name`) parsed as JSON; CliError (exit 2) when it is not JSON."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -139,7 +177,7 @@ def load_object(path: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise CliError(
             f"{display_name(path)}: the request body must be a JSON object, "
-            f"not {type(data).__name__}",
+            f"not {a_json_type(data)}",
             EXIT_REJECTED,
         )
     return data

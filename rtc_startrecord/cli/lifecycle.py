@@ -92,10 +92,41 @@ def _client(args: argparse.Namespace, credentials: Any, endpoint: str | None) ->
     try:
         client: RtcClient = RtcClient(credentials, version=args.api_version, endpoint=endpoint,
                                       region=args.region, qps=None)  # fmt: skip
-        return client
     except ValueError as exc:  # a malformed --endpoint
         raise CliError(f"--endpoint: {exc}; give a URL like https://rtc.volcengineapi.com or "
                        "the one 'serve' prints") from None  # fmt: skip
+    args.received = _keep_envelopes(client)
+    return client
+
+
+def _keep_envelopes(client: RtcClient) -> list[dict[str, Any]]:
+    """The envelope of the client's last answer, as received, in a one-item list.
+
+    Answers are printed as received, so that keys a newer service adds are kept (the response
+    models drop keys they do not know). The client has no public hook for the raw envelope yet,
+    so this wraps its answer handling on this one instance; without it, the model is printed.
+    """
+    seen: list[dict[str, Any]] = []
+    handle = getattr(client, "_result", None)
+    if handle is None:
+        return seen
+
+    def result(op: Any, exchange: Any) -> Any:
+        envelope = getattr(exchange, "envelope", None)
+        seen[:] = [envelope] if isinstance(envelope, dict) else []
+        return handle(op, exchange)
+
+    setattr(client, "_result", result)  # noqa: B010 (an instance attribute, on purpose)
+    return seen
+
+
+def answer_json(args: argparse.Namespace, response: Any) -> str:
+    """The answer to print: the envelope as received (redacted), else the response model's."""
+    from ..wire import to_wire
+
+    received: list[dict[str, Any]] = getattr(args, "received", None) or []
+    redactor: Redactor = args.redactor
+    return redactor.json(received[-1] if received else to_wire(response))
 
 
 def _run_local(args: argparse.Namespace, action: str, body: dict[str, Any]) -> int:
@@ -153,13 +184,12 @@ def _run_action(
     args: argparse.Namespace, client: RtcClient, action: str, body: dict[str, Any]
 ) -> int:
     from ..errors import RtcApiError
-    from ..wire import to_wire
 
     try:
         response = client.call(action, body)
     except RtcApiError as exc:
         return refused(args, action, exc)
-    out(args.redactor.json(to_wire(response)))
+    out(answer_json(args, response))
     if action == "StartRecord":
         from ..outcomes import StartOutcome, start_outcome
 
@@ -181,8 +211,17 @@ def _wait(args: argparse.Namespace, client: RtcClient, body: dict[str, Any]) -> 
 
 def refused(args: argparse.Namespace, action: str, exc: RtcApiError) -> int:
     """A service error: code, message and RequestId to stderr (--json: the envelope to stdout)."""
+    from ..errors import StopMayHaveSucceeded, TaskMayAlreadyExist
+
     redactor: Redactor = args.redactor
     message = redactor.text(exc.message)
+    if isinstance(exc, TaskMayAlreadyExist | StopMayHaveSucceeded):
+        started = isinstance(exc, TaskMayAlreadyExist)
+        err(f"{PROG}: {action}: the first attempt got no clear answer (the connection failed "
+            "or the service answered 5xx), and the retry found the task "
+            + ("already running: the first attempt most likely started it. "
+               if started else "no longer running: the first attempt most likely stopped it. ")
+            + "Check with 'get' before trying again.")  # fmt: skip
     err(f"{PROG}: {action} refused by the service: {redactor.text(exc.code)}: {message}")
     err(f"  HTTP {exc.http_status if exc.http_status is not None else '-'}, "
         f"RequestId {exc.request_id or '-'}")  # fmt: skip

@@ -1,23 +1,52 @@
-"""``serve``: run the simulator on a local port until Ctrl-C or SIGTERM (both a clean stop, 0)."""
+"""``serve``: run the simulator on a local port until Ctrl-C or SIGTERM (both a clean stop, 0).
+
+It prints the URL, the test credentials and the run's admin token (for ``sim ...`` from another
+terminal), then logs one line per API request on stderr (``--quiet``: none) and every failed
+callback delivery as a warning.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from .io import EXIT_OK, PROG, CliError, env_secret, err, out
 
 if TYPE_CHECKING:
     from ..simulator import Simulator
 
-__all__ = ["cmd_serve"]
+__all__ = ["callback_url", "cmd_serve"]
+
+log = logging.getLogger("rtc_startrecord.cli")
+
+
+def callback_url(text: str) -> str:
+    """``--callback-url``: an absolute http:// or https:// URL with a host."""
+    try:
+        parts = urlsplit(text)
+        _ = parts.port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an http:// or https:// URL; give where your receiver listens, "
+            "like http://127.0.0.1:9000/callbacks"
+        )
+    return text
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from ..client import ENDPOINT_ENV
     from ..simulator import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, Simulator
+    from ..simulator.admin import TOKEN_ENV
     from ..spec import API_VERSIONS
 
     callback_secret = None
@@ -51,14 +80,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
         out("test credentials (fixed test values, not secrets; the simulator accepts only these):")
         out(f"  VOLC_ACCESSKEY={TEST_ACCESS_KEY_ID}")
         out(f"  VOLC_SECRETKEY={TEST_SECRET_ACCESS_KEY}")
+        out("this run's endpoint and admin token (the token changes every run; 'sim' "
+            "commands need it):")  # fmt: skip
+        out(f"  {ENDPOINT_ENV}={sim.url}")
+        out(f"  {TOKEN_ENV}={sim.admin_token}")
         if args.callback_url:
             out(f"callbacks: POST to {args.callback_url}, signed with ${args.callback_secret_env}")
-        out("example:")
-        out(f"  VOLC_ACCESSKEY={TEST_ACCESS_KEY_ID} VOLC_SECRETKEY={TEST_SECRET_ACCESS_KEY} "
-            f"{PROG} start body.json --endpoint {sim.url} --region {sim.region}")  # fmt: skip
+        out("example, in another terminal:")
+        out(f"  export {ENDPOINT_ENV}={sim.url} {TOKEN_ENV}={sim.admin_token} "
+            f"VOLC_ACCESSKEY={TEST_ACCESS_KEY_ID} VOLC_SECRETKEY={TEST_SECRET_ACCESS_KEY} "
+            f"VOLC_REGION={sim.region}")  # fmt: skip
+        out(f"  {PROG} start body.json")
+        out(f"  {PROG} sim publish --app-id APP --room-id ROOM --user-id USER")
+        out(f"  {PROG} sim advance 60s && {PROG} sim tasks")
+        out(f"admin API: {sim.admin_url} (loopback only)")
+        out(f"dashboard: {sim.url}/_simulator/ (loopback only)")
         out("press Ctrl-C to stop")
-        while not stop.wait(0.2):
-            pass
+        reported = 0
+        with _request_log(not args.quiet):
+            while not stop.wait(0.2):
+                reported = _report_deliveries(sim, reported)
+            _report_deliveries(sim, reported)
     except KeyboardInterrupt:
         pass
     finally:
@@ -67,6 +109,43 @@ def cmd_serve(args: argparse.Namespace) -> int:
         sim.stop()
     err(f"{PROG}: simulator stopped")
     return EXIT_OK
+
+
+@contextmanager
+def _request_log(enabled: bool) -> Iterator[None]:
+    """One stderr line per API request while the block runs (the simulator's request logger)."""
+    from ..simulator.admin import REQUEST_LOGGER
+
+    logger = logging.getLogger(REQUEST_LOGGER)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"{PROG}: %(asctime)s %(message)s", "%H:%M:%S"))
+    old = logger.level, logger.propagate
+    if enabled:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    logger.propagate = False  # not twice (-v logs the package's debug lines on stderr too)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old[0])
+        logger.propagate = old[1]
+
+
+def _report_deliveries(sim: Simulator, reported: int) -> int:
+    """Log the callback deliveries since the `reported` first: failures as warnings."""
+    deliveries = sim.deliveries
+    for d in deliveries[reported:]:
+        if d.ok:
+            log.info("callback %s (EventId %s) delivered, attempt %d, %.0f ms",
+                     d.event_type, d.event_id, d.attempt, d.seconds * 1000)  # fmt: skip
+            continue
+        most = sim.callback_attempts
+        log.warning("callback %s (EventId %s) to %s: attempt %d of %d failed: %s; %s",
+                    d.event_type, d.event_id, sim.callback_url, d.attempt, most,
+                    d.error or f"HTTP {d.status}",
+                    "given up" if d.attempt >= most else "will retry")  # fmt: skip
+    return len(deliveries)
 
 
 def _stop_signals() -> list[signal.Signals]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from typing import TYPE_CHECKING, Any
 
 from .io import (
@@ -12,6 +13,7 @@ from .io import (
     PROG,
     CliError,
     display_name,
+    dump,
     err,
     load_json,
     out,
@@ -25,7 +27,39 @@ if TYPE_CHECKING:
     from ..redaction import Redactor
     from .logs import CliLogFilter
 
-__all__ = ["check_body", "cmd_validate", "version_hint"]
+__all__ = ["check_body", "cmd_validate", "infer_action", "version_hint"]
+
+
+def infer_action(body: Any, version: str) -> tuple[str | None, list[str]]:
+    """Which action a body is for, told from its keys: ``(action, [])`` when one action fits,
+    ``(None, candidates)`` when several do (give ``--action``).
+
+    An action fits when its request takes every key of the body; of several, those whose
+    required keys are all there; with no fit at all (a misspelt key), the action taking the most
+    of the keys, so that the stray key is reported. A body that is not an object fits none:
+    ``(None, [])``, and validating it as any action says so.
+    """
+    from .. import spec
+
+    if not isinstance(body, dict):
+        return None, []
+    schemas = spec.bundle(version)["components"]["schemas"]
+    shapes = {
+        action: schemas[op.request] for action, op in sorted(spec.operations(version).items())
+    }
+    keys = set(body)
+
+    def props(action: str) -> set[str]:
+        return set(shapes[action].get("properties", {}))
+
+    fits = [a for a in shapes if keys <= props(a)]
+    if not fits:
+        best = max(len(keys & props(a)) for a in shapes)
+        fits = [a for a in shapes if len(keys & props(a)) == best]
+    if len(fits) > 1:
+        complete = [a for a in fits if set(shapes[a].get("required", [])) <= keys]
+        fits = complete or fits
+    return (fits[0], []) if len(fits) == 1 else (None, fits)
 
 
 def version_hint(body: Any, action: str, version: str) -> str | None:
@@ -52,7 +86,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     redactor: Redactor = args.redactor
     version: str = args.api_version
     found: list[dict[str, str]] = []
-    errors = warnings = unreadable = 0
+    actions: dict[str, str | None] = {}
+    errors = warnings = unreadable = undecided = 0
     for path in args.files:
         name = display_name(path)
         try:
@@ -61,8 +96,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
             err(f"{PROG}: error: {exc}")
             unreadable += 1
             continue
+        action: str | None = args.action
+        if action is None:
+            action, candidates = infer_action(body, version)
+            if action is None and candidates:
+                err(f"{PROG}: error: {name}: cannot tell which action this body is for: its "
+                    f"keys fit {', '.join(candidates)} (API version {version}); "
+                    "give --action")  # fmt: skip
+                undecided += 1
+                continue
+        actions[name] = action
         redactor.learn(body, version)
-        problems = [redactor.problem(p) for p in validate(body, action=args.action,
+        # A body that is not an object is refused alike by every action: "must be an object".
+        problems = [redactor.problem(p) for p in validate(body, action=action or "StartRecord",
                                                           version=version)]  # fmt: skip
         for p in problems:
             if p.severity == "error":
@@ -73,18 +119,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 found.append(problem_json(name, p))
             else:
                 out(problem_line(name, p))
-        if any(p.severity == "error" for p in problems):
-            hint = version_hint(body, args.action, version)
+        if action is not None and any(p.severity == "error" for p in problems):
+            hint = version_hint(body, action, version)
             if hint:
                 err(f"{name}: {hint}")
+    named = sorted({a for a in actions.values() if a is not None})
+    common = args.action or (named[0] if len(named) == 1 else None)
     if args.json:
-        out(problems_json(version, args.action, found))
+        report = json.loads(problems_json(version, common or "", found))
+        report["action"] = common
+        report["actions"] = actions
+        out(dump(report))
     files = len(args.files)
     unread = f", {unreadable} unreadable" if unreadable else ""
-    err(f"{PROG}: checked {files} file{'s' if files != 1 else ''} as {args.action} "
-        f"(API version {version}): "
+    unread += f", {undecided} of no telling action (give --action)" if undecided else ""
+    told = "" if args.action else " (told from the keys)"
+    as_what = f"as {', '.join(named)}{told} " if named else ""
+    err(f"{PROG}: checked {plural(files, 'file')} {as_what}(API version {version}): "
         f"{plural(errors, 'error')}, {plural(warnings, 'warning')}{unread}")  # fmt: skip
-    if unreadable:
+    if unreadable or undecided:
         return EXIT_USAGE
     return EXIT_REJECTED if errors else EXIT_OK
 

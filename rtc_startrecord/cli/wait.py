@@ -69,7 +69,7 @@ def wait_for_status(args: argparse.Namespace, client: RtcClient, body: dict[str,
     """
     from .. import spec
     from ..errors import TaskEndedEarly, WaitTimeout
-    from ..wire import to_wire
+    from .lifecycle import answer_json
 
     wanted: RecordTaskStatus = spec.model_module(args.api_version).RecordTaskStatus(args.wait)
     timeout: float = args.timeout
@@ -103,16 +103,16 @@ def wait_for_status(args: argparse.Namespace, client: RtcClient, body: dict[str,
             on_progress=progress,
         )
     except TaskEndedEarly:
-        out(redactor.json(to_wire(last[-1])))
+        out(answer_json(args, last[-1]))
         task, now = status_of(last[-1])
         reason = redactor.text(task.stop_reason) if task is not None and task.stop_reason else None
         err(f"{PROG}: task {task_id} reached status {now} ({status_name(now)}"
             f"{', ' + reason if reason else ''}) and will not reach {want}")  # fmt: skip
         return EXIT_REJECTED
     except WaitTimeout:
-        out(redactor.json(to_wire(last[-1])))
+        out(answer_json(args, last[-1]))
         err(f"{PROG}: error: task {task_id} did not reach status {want} "
             f"within {timeout:g}s")  # fmt: skip
         return EXIT_USAGE
-    out(redactor.json(to_wire(last[-1])))
+    out(answer_json(args, last[-1]))
     return EXIT_OK

@@ -10,6 +10,10 @@ It checks signatures with the client's own signing code, validates with the clie
 (and so is as strict as the client), keeps TaskIds unique, limits each account to 60 requests per
 second, runs a simulated clock with published streams, produces files and delivers callbacks.
 Its credentials are fixed test values, not secrets.
+
+The same port serves an admin API, JSON under ``/_simulator/api/`` (`.admin`): the tasks, and
+publish, unpublish, advance and faults for another process (``rtc-startrecord sim ...``). Its
+state-changing calls need `Simulator.admin_token`, fresh for every simulator unless given.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from types import TracebackType
 from typing import Any
 
 from ..credentials import Credentials
+from .admin import AdminApp, Router, new_token
 from .app import SimulatorApp
+from .dashboard import DashboardMiddleware
 from .delivery import Deliverer, Delivery
 from .server import FaultInjector, WSGIServer
 from .state import State, Task
@@ -54,6 +60,7 @@ class Simulator:
         callback_timeout: float = 5.0,
         callback_retry_delay: float = 1.0,
         extra_credentials: dict[str, str] | None = None,
+        admin_token: str | None = None,
     ) -> None:
         if (callback_url is None) != (callback_secret is None):
             raise ValueError("callback_url and callback_secret go together")
@@ -81,18 +88,29 @@ class Simulator:
             max_body=max_body,
             max_skew=max_skew,
         )
+        # Faults apply behind the router only, so admin calls never consume one.
+        faults = FaultInjector()
+        faults.apply_inside_only()
+        self.admin_token = admin_token if admin_token is not None else new_token()
+        self.admin = AdminApp(self.state, faults, token=self.admin_token)
         # The server's own cap sits above the app's, so oversized bodies get the envelope.
+        # The dashboard answers /_simulator/ and its JSON twins before the router: no fault,
+        # no QPS limit, no request log. It records the API requests it passes on.
+        self.dashboard = DashboardMiddleware(
+            Router(self.app, self.admin, faults), self, token=self.admin_token
+        )
         self.server = WSGIServer(
-            self.app,
+            self.dashboard,
             host=host,
             port=port,
             max_body=max_body * 4 + 1024,
+            faults=faults,
             error_body=self.app.http_error_body,
         )
 
     def __repr__(self) -> str:
         state = self.url if self.server.running else "stopped"
-        return f"Simulator({state}, tasks={len(self.state.tasks)})"
+        return f"Simulator({state}, tasks={len(self.state.tasks)})"  # never the admin token
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -120,6 +138,11 @@ class Simulator:
     @property
     def url(self) -> str:
         return self.server.url
+
+    @property
+    def admin_url(self) -> str:
+        """The admin API's root (``<url>/_simulator/api``)."""
+        return self.server.url + "/_simulator/api"
 
     @property
     def faults(self) -> FaultInjector:
@@ -161,6 +184,16 @@ class Simulator:
         return self.state.now_ms()
 
     # -- callbacks --------------------------------------------------------------------------
+
+    @property
+    def callback_url(self) -> str | None:
+        """Where callbacks go (None without one)."""
+        return self._deliverer.url if self._deliverer else None
+
+    @property
+    def callback_attempts(self) -> int:
+        """How many times a callback is tried at most (0 without a callback_url)."""
+        return self._deliverer.max_deliveries if self._deliverer else 0
 
     @property
     def deliveries(self) -> list[Delivery]:

@@ -131,7 +131,7 @@ class SimulatorApp:
         ]
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        first = _first_values(environ.get("QUERY_STRING", ""))
+        first = first_values(environ.get("QUERY_STRING", ""))
         action, version = first.get("Action", ""), first.get("Version", "")
         headers: list[tuple[str, str]] = []
         try:
@@ -175,7 +175,7 @@ class SimulatorApp:
 
     def http_error_body(self, status: int, message: str, target: str) -> bytes:
         """Errors the HTTP layer answers itself (an oversized or malformed request) as envelopes."""
-        first = _first_values(urlsplit(target).query)
+        first = first_values(urlsplit(target).query)
         code = _HTTP_LAYER_CODES.get(status, "InvalidRequest")
         refusal = _Refusal(status, code, message)
         return self.envelope(first.get("Action", ""), first.get("Version", ""), refusal)
@@ -298,7 +298,7 @@ def _reason(status: int) -> str:
         return "Error"
 
 
-def _first_values(query: str) -> dict[str, str]:
+def first_values(query: str) -> dict[str, str]:
     """Each query key's first value (as the gateway reads a repeated Action or Version)."""
     first: dict[str, str] = {}
     for key, value in parse_qsl(query, keep_blank_values=True):

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import urllib.parse
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Final
 
 from .http import SERVER_VERSION as SERVER_VERSION
@@ -24,6 +27,7 @@ from .http import ErrorBody as ErrorBody
 from .http import FaultInjector as _HTTPFaultInjector
 from .http import FaultKind
 from .http import WSGIServer as _HTTPWSGIServer
+from .http.faults import AppliedFault as _AppliedFault
 
 __all__ = ["FaultInjector", "FaultKind", "LoopbackServer", "WSGIServer"]
 
@@ -68,9 +72,34 @@ class FaultInjector(_HTTPFaultInjector):
     path without the query string.
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._inside_only = False
+        self._inside = threading.local()
+
     def render_throttle(self, query: str) -> bytes:
         """An RTC error envelope naming the request's ``Action`` and ``Version``."""
         return _throttle_body(query)
+
+    def apply_inside_only(self) -> None:
+        """From now on, faults apply only to requests taken within `applying` (the simulator's
+        router opens it for API requests, so its admin calls never consume a fault)."""
+        self._inside_only = True
+
+    @contextmanager
+    def applying(self) -> Iterator[None]:
+        """Let the requests of this thread take faults while the block runs."""
+        before = getattr(self._inside, "open", False)
+        self._inside.open = True
+        try:
+            yield
+        finally:
+            self._inside.open = before
+
+    def take(self, path: str) -> _AppliedFault | None:
+        if self._inside_only and not getattr(self._inside, "open", False):
+            return None
+        return super().take(path)
 
 
 class WSGIServer(_HTTPWSGIServer):
