@@ -165,3 +165,21 @@ def _summarise(what: str, problems: Sequence[Problem]) -> str:
     lines = [f"{what}: {len(problems)} problem(s)"]
     lines.extend(f"  {p}" for p in problems)
     return "\n".join(lines)
+
+
+def json_type(value: object) -> str:
+    """The JSON name of a decoded value's type (object, array, string, number, boolean, null),
+    for messages: users read JSON, not Python's type names."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "value"

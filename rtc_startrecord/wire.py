@@ -22,7 +22,7 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from .errors import Problem, WireFormatError
+from .errors import Problem, WireFormatError, json_type
 from .spec import response_only_models, secret_keys, version_of_model
 
 T = TypeVar("T")
@@ -36,15 +36,8 @@ def wire_name(a: attrs.Attribute[Any]) -> str:
 
 
 def _type_name(value: object) -> str:
-    return {
-        bool: "boolean",
-        int: "integer",
-        float: "number",
-        str: "string",
-        list: "array",
-        dict: "object",
-        type(None): "null",
-    }.get(type(value), type(value).__name__)
+    """The JSON type of `value`, telling integers from other numbers (the schema does)."""
+    return "integer" if type(value) is int else json_type(value)
 
 
 class _WireTypeError(TypeError):

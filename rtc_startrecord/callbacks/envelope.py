@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any, Final, NoReturn
 
+from ..errors import json_type
 from ..spec import API_VERSIONS
 from .errors import MalformedCallback, UnsupportedBody, snippet
 
@@ -110,7 +111,7 @@ def copy_mapping(value: object, what: str = "callback body") -> dict[str, Any]:
     out: dict[str, Any] = {}
     try:
         if not isinstance(value, Mapping):
-            problem = f"{what} is not a JSON object (got {type(value).__name__})"
+            problem = f"{what} is not a JSON object (got {json_type(value)})"
         else:
             for key in value:
                 if not isinstance(key, str):
@@ -160,7 +161,7 @@ def _string_field(fields: Mapping[str, Any], key: str) -> str:
         raise MalformedCallback(f"callback body: field {key!r} is missing (or null)")
     if not isinstance(value, str):
         raise MalformedCallback(
-            f"callback body: field {key!r} is not a string (got {type(value).__name__})"
+            f"callback body: field {key!r} is not a string (got {json_type(value)})"
         )
     value = str.__str__(value)  # an exact str, whatever a subclass overrides
     if _SURROGATE.search(value):

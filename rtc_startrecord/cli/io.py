@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import json_type
+
 if TYPE_CHECKING:
     from ..errors import Problem
 
@@ -83,23 +85,6 @@ def err(text: str) -> None:
 
 def dump(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
-
-
-def json_type(value: Any) -> str:
-    """The JSON name of a decoded value's type: object, array, string, number, boolean, null."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "value"
 
 
 def a_json_type(value: Any) -> str:

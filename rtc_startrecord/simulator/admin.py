@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
+from ..errors import json_type
 from ..models import RecordTaskStatus
 from .app import first_values
 from .http import DropConnection, FaultMiddleware
@@ -381,23 +382,6 @@ def _read_object(environ: WSGIEnvironment) -> dict[str, Any]:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
-
-
-def json_type(value: Any) -> str:
-    """The JSON name of a decoded value's type: object, array, string, number, boolean, null."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "value"
 
 
 def _shown(value: Any) -> str:
