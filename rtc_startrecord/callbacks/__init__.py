@@ -145,9 +145,11 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "RedisDeduplicator":  # the Redis module loads on first use
-        from .dedupe_redis import RedisDeduplicator
+if not TYPE_CHECKING:  # type checkers see the import above; a typo stays an error for them
 
-        return RedisDeduplicator
-    raise AttributeError(f"module 'rtc_startrecord.callbacks' has no attribute {name!r}")
+    def __getattr__(name: str) -> Any:
+        if name == "RedisDeduplicator":  # the Redis module loads on first use
+            from .dedupe_redis import RedisDeduplicator
+
+            return RedisDeduplicator
+        raise AttributeError(f"module 'rtc_startrecord.callbacks' has no attribute {name!r}")
