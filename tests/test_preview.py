@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -21,47 +23,24 @@ from rtc_startrecord.spec import API_VERSIONS
 
 NS: Any = {"svg": "http://www.w3.org/2000/svg"}
 
-# The documented custom-layout example (fact sheet §7 / S1).
-EXAMPLE: dict[str, Any] = {
-    "AppId": "661e****543cf",
-    "RoomId": "room_1",
-    "TaskId": "task_1",
-    "RecordMode": 0,
-    "TargetStreams": {
-        "StreamList": [
-            {"UserId": "user_1", "Index": 0, "StreamType": 0},
-            {"UserId": "user_2", "Index": 1, "StreamType": 0},
-        ]
-    },
-    "Layout": {
-        "LayoutMode": 2,
-        "CustomLayout": {
-            "Canvas": {"Width": 860, "Height": 340, "Background": "#303342"},
-            "Regions": [
-                {
-                    "StreamIndex": 0,
-                    "LocationX": 0.0,
-                    "LocationY": 0.0,
-                    "WidthProportion": 0.5,
-                    "HeightProportion": 1,
-                    "ZOrder": 0,
-                    "Alpha": 1.0,
-                    "RenderMode": 0,
-                },
-                {
-                    "StreamIndex": 1,
-                    "LocationX": 0.5,
-                    "LocationY": 0.0,
-                    "WidthProportion": 0.5,
-                    "HeightProportion": 1,
-                    "ZOrder": 1,
-                    "Alpha": 1.0,
-                    "RenderMode": 1,
-                },
-            ],
-        },
-    },
-}
+# The documented custom-layout example, read from its golden file (one copy of the document's
+# body); the ids and user names are this file's own, and both streams are cameras here.
+GOLDEN = (
+    Path(__file__).resolve().parents[1]
+    / "contract_tests/golden/2020-12-01/StartRecord.request.custom_layout.json"
+)
+
+
+def _documented_example() -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    del body["BusinessId"]
+    body.update(AppId="661e****543cf", RoomId="room_1", TaskId="task_1")
+    for stream, user in zip(body["TargetStreams"]["StreamList"], ("user_1", "user_2"), strict=True):
+        stream.update(UserId=user, StreamType=0)
+    return body
+
+
+EXAMPLE = _documented_example()
 
 
 def example() -> Any:
