@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 
 import rtc_startrecord as rs
-from rtc_startrecord.simulator.admin import AdminClient
+from rtc_startrecord.simulator.admin_client import AdminClient
 
 APP, ROOM, TASK = "661e00000000000543cf", "room_1", "example_task"
 IDS = {"AppId": APP, "RoomId": ROOM, "TaskId": TASK}

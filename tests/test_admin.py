@@ -23,7 +23,8 @@ import urllib3
 import rtc_startrecord as rs
 from rtc_startrecord.pytest_plugin import client_for
 from rtc_startrecord.simulator import Simulator
-from rtc_startrecord.simulator.admin import REQUEST_LOGGER, AdminClient, AdminError
+from rtc_startrecord.simulator.admin import REQUEST_LOGGER, AdminError
+from rtc_startrecord.simulator.admin_client import AdminClient
 
 ROOT = Path(__file__).resolve().parent.parent
 IDS = {"AppId": "app1", "RoomId": "room1", "TaskId": "t1"}

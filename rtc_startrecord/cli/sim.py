@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .io import EXIT_OK, EXIT_REJECTED, PROG, CliError, dump, err, out
 
 if TYPE_CHECKING:
-    from ..simulator.admin import AdminClient
+    from ..simulator.admin_client import AdminClient
 
 __all__ = ["STREAM_TYPES", "cmd_sim", "parse_duration", "parse_stream_type"]
 
@@ -48,7 +48,8 @@ def parse_stream_type(text: str) -> int:
 
 def _client(args: argparse.Namespace, *, needs_token: bool) -> AdminClient:
     from ..client import ENDPOINT_ENV
-    from ..simulator.admin import TOKEN_ENV, AdminClient
+    from ..simulator.admin import TOKEN_ENV
+    from ..simulator.admin_client import AdminClient
 
     endpoint = args.endpoint or os.environ.get(ENDPOINT_ENV)
     if not endpoint:

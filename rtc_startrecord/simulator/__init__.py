@@ -22,10 +22,11 @@ from types import TracebackType
 from typing import Any
 
 from ..credentials import Credentials
-from .admin import AdminApp, Router, new_token
+from .admin import AdminApp, new_token
 from .app import SimulatorApp
 from .dashboard import DashboardMiddleware
 from .delivery import Deliverer, Delivery
+from .router import Router
 from .server import FaultInjector, WSGIServer
 from .state import State, Task
 

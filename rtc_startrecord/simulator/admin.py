@@ -35,18 +35,15 @@ import logging
 import math
 import re
 import secrets
-import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from ..errors import json_type
 from ..models import RecordTaskStatus
-from .app import first_values
-from .http import DropConnection, FaultMiddleware
 
 if TYPE_CHECKING:
-    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+    from wsgiref.types import StartResponse, WSGIEnvironment
 
     from .server import FaultInjector
     from .state import State, Task
@@ -58,9 +55,7 @@ __all__ = [
     "TOKEN_ENV",
     "TOKEN_HEADER",
     "AdminApp",
-    "AdminClient",
     "AdminError",
-    "Router",
     "new_token",
 ]
 
@@ -434,151 +429,3 @@ _REASONS = {
     415: "Unsupported Media Type",
     500: "Internal Server Error",
 }
-
-
-# --------------------------------------------------------------------------------------------
-# The front: admin calls first, then the request log, the faults, the API
-
-
-class Router:
-    """The simulator's WSGI front: ``/_simulator/...`` goes to `admin`; everything else is logged
-    (one line per request on the ``rtc_startrecord.simulator.requests`` logger, INFO) and goes
-    through the fault injector to `api`. The HTTP server's own fault middleware is gated shut
-    (`FaultInjector.apply_inside_only`), so admin calls never consume a fault."""
-
-    def __init__(self, api: WSGIApplication, admin: AdminApp, faults: FaultInjector) -> None:
-        self.admin = admin
-        self.faults = faults
-        self._faulted = FaultMiddleware(api, faults)
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        path = str(environ.get("PATH_INFO") or "")
-        if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
-            return self.admin(environ, start_response)
-        t0 = time.perf_counter()
-        seen: list[str] = []
-
-        def recording(status: str, headers: Any, exc_info: Any = None) -> Any:
-            seen[:] = [status]
-            return start_response(status, headers, exc_info)
-
-        try:
-            with self.faults.applying():
-                chunks = list(self._faulted(environ, recording))
-        except DropConnection:
-            self._log(environ, "dropped", b"", t0)
-            raise
-        self._log(environ, seen[0].split(" ")[0] if seen else "-", chunks, t0)
-        return chunks
-
-    @staticmethod
-    def _log(environ: WSGIEnvironment, status: str, body: Any, t0: float) -> None:
-        if not request_log.isEnabledFor(logging.INFO):
-            return
-        ms = (time.perf_counter() - t0) * 1000
-        query = first_values(str(environ.get("QUERY_STRING") or ""))
-        request_id = "-"
-        try:
-            meta = json.loads(b"".join(body)).get("ResponseMetadata", {})
-            request_id = str(meta.get("RequestId") or "-")
-        except (ValueError, AttributeError, TypeError):
-            pass
-        request_log.info(
-            "%s %s %s -> %s RequestId %s %.1f ms",
-            environ.get("REQUEST_METHOD", "-"),
-            _printable(query.get("Action")) or "-",
-            _printable(query.get("Version")) or "-",
-            status,
-            _printable(request_id),
-            ms,
-        )
-
-
-def _printable(text: str | None) -> str:
-    """A query value for one log line: printable, at most 64 characters."""
-    if not text:
-        return ""
-    clean = "".join(c if c.isprintable() and not c.isspace() else "?" for c in text)
-    return clean if len(clean) <= 64 else clean[:61] + "..."
-
-
-# --------------------------------------------------------------------------------------------
-# A client
-
-
-class AdminClient:
-    """A small client of the admin API (``rtc-startrecord sim`` uses it).
-
-    Each method returns the decoded JSON answer; a refusal raises `AdminError` (its status,
-    code and message), a network failure or an answer that is not the admin API's JSON raises
-    `OSError` subclasses of urllib3 (`urllib3.exceptions.HTTPError`) or `ValueError`.
-    """
-
-    def __init__(self, endpoint: str, token: str | None = None, *, timeout: float = 10.0) -> None:
-        import urllib3
-
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{endpoint!r} is not an http:// URL")
-        self.endpoint = endpoint.rstrip("/")
-        self._token = token
-        self._pool = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(timeout))
-
-    def __repr__(self) -> str:
-        return f"AdminClient({self.endpoint!r}, token={'<redacted>' if self._token else None})"
-
-    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        headers = {"Accept": "application/json"}
-        if self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        resp = self._pool.request(
-            method, self.endpoint + API_PREFIX + path, body=data, headers=headers
-        )
-        try:
-            answer = json.loads(resp.data)
-        except ValueError:
-            raise ValueError(
-                f"HTTP {resp.status} from {self.endpoint} is not the simulator's admin API "
-                "(no JSON answer)"
-            ) from None
-        if resp.status != 200:
-            error = answer.get("Error") if isinstance(answer, dict) else None
-            if not isinstance(error, dict):
-                raise ValueError(
-                    f"HTTP {resp.status} from {self.endpoint} is not the simulator's admin API"
-                )
-            raise AdminError(resp.status, str(error.get("Code")), str(error.get("Message")))
-        return answer
-
-    def tasks(self) -> Any:
-        return self.request("GET", "/tasks")
-
-    def publish(self, app_id: str, room_id: str, user_id: str, stream_type: int = 0) -> Any:
-        ids = {"AppId": app_id, "RoomId": room_id, "UserId": user_id, "StreamType": stream_type}
-        return self.request("POST", "/publish", ids)
-
-    def unpublish(self, app_id: str, room_id: str, user_id: str, stream_type: int = 0) -> Any:
-        ids = {"AppId": app_id, "RoomId": room_id, "UserId": user_id, "StreamType": stream_type}
-        return self.request("POST", "/unpublish", ids)
-
-    def advance(self, seconds: float) -> Any:
-        return self.request("POST", "/advance", {"Milliseconds": round(seconds * 1000)})
-
-    def faults(self) -> Any:
-        return self.request("GET", "/faults")
-
-    def add_fault(self, kind: str, **params: Any) -> Any:
-        return self.request("POST", "/faults", {"Kind": kind, **params})
-
-    def close(self) -> None:
-        self._pool.clear()
-
-    def __enter__(self) -> AdminClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
