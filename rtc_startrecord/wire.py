@@ -1,29 +1,35 @@
-"""The wire format: attrs models <-> the API's PascalCase JSON dicts, through cattrs.
+"""The wire format: attrs models <-> the API's PascalCase JSON dicts.
 
-Two converters live here, built once with generated (compiled) hooks: requests reject unknown
-keys, responses tolerate them (servers add fields) and keep enum values they do not know (a
-Status 7 from a newer server stays the int 7). Both are strict about JSON types: cattrs' default
-would turn 5 into "5" or True into 1, hiding a caller's mistake.
+The work is done by functions generated with the models (tools/regen_wire.py writes each
+version's `rtc_startrecord_models.<module>.wire`), looked up once per class: `to_wire` runs the
+class's writer; `from_wire` runs its fast reader, which accepts only well-typed input.
+
+Two cattrs converters stay, built on first need, as the reference the generated code follows
+and for everything it leaves out: requests reject unknown keys, responses tolerate them
+(servers add fields) and keep enum values they do not know (a Status 7 from a newer server
+stays the int 7). Both are strict about JSON types: cattrs' default would turn 5 into "5" or
+True into 1, hiding a caller's mistake. They read whatever the fast reader declines (and report
+its problems, so errors are exactly theirs) and write the classes without a generated writer (a
+user's subclass, a model with an `Any` member, anything that is not a model).
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import importlib
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, cast
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
-import cattrs
 import orjson
-from cattrs.errors import (
-    ClassValidationError,
-    ForbiddenExtraKeysError,
-    IterableValidationError,
-)
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from .errors import Problem, WireFormatError, json_type
 from .spec import response_only_models, secret_keys, version_of_model
+
+if TYPE_CHECKING:
+    import cattrs
 
 T = TypeVar("T")
 
@@ -117,6 +123,8 @@ def _enum_hook(tolerant: bool) -> Callable[[object, Any], Any]:
 
 
 def _strict_list(conv: cattrs.Converter) -> Callable[[Any], Callable[[object, Any], Any]]:
+    from cattrs.errors import IterableValidationError
+
     def factory(t: Any) -> Callable[[object, Any], Any]:
         inner = conv.get_structure_hook(t.__args__[0]) if getattr(t, "__args__", None) else None
         item_type = t.__args__[0] if getattr(t, "__args__", None) else Any
@@ -157,6 +165,9 @@ def _is_list(t: Any) -> bool:
 
 
 def _make_converter(*, forbid_extra: bool) -> cattrs.Converter:
+    import cattrs
+    from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
     conv = cattrs.Converter(detailed_validation=True)
     conv.register_structure_hook(str, _strict_str)
     conv.register_structure_hook(int, _strict_int)
@@ -200,8 +211,10 @@ def _make_converter(*, forbid_extra: bool) -> cattrs.Converter:
     return conv
 
 
-REQUESTS = _make_converter(forbid_extra=True)
-RESPONSES = _make_converter(forbid_extra=False)
+@cache
+def converter(*, tolerant: bool) -> cattrs.Converter:
+    """The cattrs converter of requests (strict) or responses (tolerant), built on first use."""
+    return _make_converter(forbid_extra=not tolerant)
 
 
 def _is_response(cls: type[Any]) -> bool:
@@ -209,14 +222,52 @@ def _is_response(cls: type[Any]) -> bool:
     return version is not None and cls.__name__ in response_only_models(version)
 
 
+def _generated(cls: Any) -> Any:
+    """The generated wire module of `cls`'s API version, or None (not a generated model, or
+    one defined elsewhere)."""
+    if not isinstance(cls, type) or version_of_model(cls) is None:
+        return None
+    package = cls.__module__.rsplit(".", 1)[0]
+    try:
+        return importlib.import_module(f"{package}.wire")
+    except ModuleNotFoundError:  # a tree generated before the wire modules: cattrs does it all
+        return None
+
+
+_Reader = tuple[Callable[[Any], Any] | None, bool]
+_READERS: dict[Any, _Reader] = {}
+_WRITERS: dict[type, Callable[[Any], dict[str, Any]]] = {}
+
+
+def _reader(cls: Any) -> _Reader:
+    """(the generated fast reader of `cls` or None, whether `cls` is read tolerantly)."""
+    tolerant = isinstance(cls, type) and _is_response(cls)
+    module = _generated(cls)
+    fast = None
+    if module is not None:
+        fast = (module.FROM_WIRE_TOLERANT if tolerant else module.FROM_WIRE).get(cls)
+    entry = (fast, tolerant)
+    with contextlib.suppress(TypeError):  # not hashable: looked up again next time
+        _READERS[cls] = entry
+    return entry
+
+
 def from_wire(cls: type[T], data: object) -> T:
     """Structure a wire dict into `cls`; raise WireFormatError naming every bad path.
 
     Request models reject unknown keys; response models tolerate them.
     """
-    conv = RESPONSES if _is_response(cls) else REQUESTS
     try:
-        return conv.structure(data, cls)
+        fast, tolerant = _READERS[cls]
+    except (KeyError, TypeError):  # not seen yet (or not hashable: no cache)
+        fast, tolerant = _reader(cls)
+    if fast is not None:
+        try:
+            return cast(T, fast(data))
+        except Exception:  # declined (its own error, a missing key, a hostile value's error)
+            pass  # the converter decides: it builds the model or reports every problem
+    try:
+        return converter(tolerant=tolerant).structure(data, cls)
     except Exception as exc:
         problems = list(_problems(exc, "$", cls))
         if not problems:  # pragma: no cover - a cattrs error shape we did not foresee
@@ -241,9 +292,25 @@ def _redacted(problems: list[Problem], cls: type[Any], data: object) -> list[Pro
     return redact_problems(out, data, version) if version is not None else out
 
 
+def _writer(cls: type) -> Callable[[Any], dict[str, Any]]:
+    module = _generated(cls)
+    fn = module.TO_WIRE.get(cls) if module is not None else None
+    if fn is None:
+        unstructure = converter(tolerant=False).unstructure
+
+        def fn(obj: Any) -> dict[str, Any]:
+            return cast(dict[str, Any], unstructure(obj))
+
+    _WRITERS[cls] = fn
+    return fn
+
+
 def to_wire(obj: object) -> dict[str, Any]:
     """Unstructure a model into its wire dict, leaving out unset (None) fields."""
-    return cast(dict[str, Any], REQUESTS.unstructure(obj))
+    fn = _WRITERS.get(type(obj))
+    if fn is None:
+        fn = _writer(type(obj))
+    return fn(obj)
 
 
 def dumps(wire: Mapping[str, Any]) -> bytes:
@@ -269,6 +336,12 @@ def _attr_by_name(cls: Any, name: str) -> attrs.Attribute[Any] | None:
 
 def _problems(exc: BaseException, path: str, cls: Any) -> list[Problem]:
     """Flatten a cattrs error tree into Problems with wire-name JSON paths."""
+    from cattrs.errors import (
+        ClassValidationError,
+        ForbiddenExtraKeysError,
+        IterableValidationError,
+    )
+
     out: list[Problem] = []
     if isinstance(exc, ForbiddenExtraKeysError):
         for key in sorted(exc.extra_fields):

@@ -457,6 +457,8 @@ def bundle_dir(directory: Path) -> dict[str, Any]:
 
 def render(v: Version, spec_dir: Path = SPEC_DIR) -> dict[str, str]:
     """Every generated file of one version, by path relative to ROOT."""
+    from regen_wire import render_wire  # beside this script
+
     bundle = bundle_dir(spec_dir / v.module)
     versions = {op["version"] for op in bundle["operations"].values()}
     if versions != {v.version}:
@@ -498,6 +500,8 @@ def render(v: Version, spec_dir: Path = SPEC_DIR) -> dict[str, str]:
         f"{out}/models.py": models,
         f"{out}/dicts.py": dicts,
         f"{out}/spec.json": spec_json + "\n",
+        # Per-class wire functions for rtc_startrecord.wire (tools/regen_wire.py).
+        f"{out}/wire.py": render_wire(models, version=v.version, header=header),
         f"{DOCUMENTS_DIR}/{v.module}.json": documents + "\n",
     }
 
