@@ -1,4 +1,4 @@
-"""Recording callbacks (message notifications): verify, parse, build, dedupe, receive over WSGI.
+"""Recording callbacks (message notifications): verify, parse, build, dedupe, receive (WSGI, ASGI).
 
 RTC POSTs a JSON body to the URL configured in the console (fact sheet §9)::
 
@@ -26,8 +26,8 @@ points at a forgery or at a format this package does not know):
 - no signed value may hold a lone surrogate (a ``\\ud800``-``\\udfff`` escape: it has no UTF-8 form,
   so it cannot have been signed).
 
-``app_ids`` (`parse`, `verify`, `make_wsgi_app`) names the AppIds a receiver expects; a correctly
-signed event for another one is refused (`UnexpectedAppId`; HTTP 403).
+``app_ids`` (`parse`, `verify`, `make_wsgi_app`, `make_asgi_app`) names the AppIds a receiver
+expects; a correctly signed event for another one is refused (`UnexpectedAppId`; HTTP 403).
 
 What the documented scheme cannot prevent. Sorting the values and joining them with no separator
 loses the boundaries between values (and which field held which): whoever holds one signed body
@@ -56,12 +56,16 @@ raises TypeError or ValueError. The secret never appears in an error message, ``
 chained exception (callback errors are never chained) or a log record of this module. Frame
 locals of a traceback do hold it, as they hold any argument: do not log tracebacks with locals.
 
-Deduplication: `make_wsgi_app` takes any `DedupeStore` (``claim``, ``complete``, ``release``);
+Receivers: `make_wsgi_app` (a WSGI app) and `make_asgi_app` (an ASGI app, for uvicorn, or to
+mount in FastAPI / Starlette: ``app.mount("/rtc/callbacks", receiver)``; its handler may be async;
+loaded on first use) give the same answers; both drive the sans-I/O core in ``receiver``.
+
+Deduplication: both receivers take any `DedupeStore` (``claim``, ``complete``, ``release``);
 `Deduplicator` keeps EventIds in one process, `RedisDeduplicator` (needs the ``redis`` extra;
 loaded on first use) shares them, and the in-flight leases, between replicas (docs/fleet.md).
 
 The code lives in the modules of this package along these seams (errors, time, envelope, signature,
-payloads, parse, build, dedupe, dedupe_redis, wsgi); import everything from here.
+payloads, parse, build, dedupe, dedupe_redis, receiver, wsgi, asgi); import everything from here.
 """
 
 from __future__ import annotations
@@ -103,6 +107,7 @@ from .time import (
 from .wsgi import DEFAULT_MAX_BODY, CallbackApp, make_wsgi_app
 
 if TYPE_CHECKING:
+    from .asgi import AsgiCallbackApp, make_asgi_app
     from .dedupe_redis import RedisDeduplicator
 
 __all__ = [
@@ -113,6 +118,7 @@ __all__ = [
     "KNOWN_EVENT_TYPES",
     "NONCE_KEYS",
     "SIGNED_FIELDS",
+    "AsgiCallbackApp",
     "Body",
     "CallbackApp",
     "CallbackError",
@@ -138,6 +144,7 @@ __all__ = [
     "build_callback_body",
     "compute_signature",
     "format_event_time",
+    "make_asgi_app",
     "make_wsgi_app",
     "parse",
     "parse_event_time",
@@ -152,4 +159,8 @@ if not TYPE_CHECKING:  # type checkers see the import above; a typo stays an err
             from .dedupe_redis import RedisDeduplicator
 
             return RedisDeduplicator
+        if name in ("AsgiCallbackApp", "make_asgi_app"):  # asyncio loads on first use
+            from . import asgi
+
+            return getattr(asgi, name)
         raise AttributeError(f"module 'rtc_startrecord.callbacks' has no attribute {name!r}")
