@@ -1,45 +1,56 @@
 """Side-by-side benchmarks: rtc_startrecord vs the official Volcengine Python SDK vs the floor.
 
-    pip install -e '.[bench]' && python benchmarks/bench.py [--quick]
+    pip install -e '.[bench]' && python benchmarks/bench.py [--quick] [--markdown FILE]
 
 Measured in one run on one machine, with the client's rate limiter off (the official SDK has
-none):
-- prepare: validate + serialize + sign a small (documented) and a maximal body (17 streams, 17
-  regions, full Encode and Control), for dict and model input; the official path is
-  `json.dumps` + `SignerV4.sign` (no validation); the floor is the fastest JSON encoding plus the
-  HMAC-SHA256 key chain and the two SHA-256 hashes, validating nothing;
-- end to end: calls per second over keep-alive against one local server (its own process,
-  answering the success envelope), our RtcClient vs the official SDK's RtcService;
-- import time and peak memory (tracemalloc) of importing each package, in fresh interpreters.
-Prints medians and ratios.
+none), and printed as one markdown table (the README's), each row with its ratio, its goal and
+whether the goal is met:
+- prepare: validate + serialize + sign the documented body (2020-12-01 custom layout) and a
+  maximal one (17 streams, 17 regions, full Encode and Control), for dict and model input; the
+  official path is `json.dumps` + `SignerV4.sign` (no validation); the floor
+  (`floor.prepare_floor`) is orjson plus the HMAC-SHA256 key chain and the two SHA-256 hashes,
+  validating nothing. Goal: at most 0.5x the official path.
+- end to end: calls per second over keep-alive against one local server (`ok_server.py`, its
+  own process), our RtcClient vs the official SDK's RtcService vs the floor, a raw keep-alive
+  socket sending pre-built request bytes (`floor.RawClient`). Goal: at least 2x the official
+  SDK; "of floor" says how close each call is to what the server and the loopback allow.
+- import: `import rtc_startrecord` plus what one call needs (client, validator, the default
+  version's models) vs `from volcengine.example.rtc.RtcService import RtcService`, fresh
+  interpreters taking turns (`imports.measure`). Goal: at most 1.0x.
+- per API version: prepare of each version's documented body (dict), to show that the cost does
+  not grow with the number of versions shipped (all of them are loaded in this process when it
+  is measured). Goal: at most 0.5x the official path for the same body.
+
+Candidates take turns within every round and the medians are kept: the machine is a shared
+2-core VM, and a slow moment then falls on all candidates alike. Read the ratios.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import hashlib
-import hmac
 import json
+import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from functools import partial
+from importlib import metadata
 from pathlib import Path
 from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import floor  # noqa: E402
+import imports  # noqa: E402
 
 import rtc_startrecord as rs  # noqa: E402
 from contract_tests.support import maximal_start_body  # noqa: E402
-
-try:
-    import orjson
-except ImportError:  # pragma: no cover
-    orjson = None  # type: ignore[assignment]  # optional: the floor falls back to json
+from rtc_startrecord.client import USER_AGENT  # noqa: E402
 
 # volcengine ships neither type hints nor stubs
 try:
@@ -50,10 +61,15 @@ except ImportError:
     sys.exit("the official SDK is missing: pip install -e '.[bench]'")
 
 AK, SK = "AKLTbenchmarkAccessKey", "benchmark-secret-key"
-SMALL = json.loads(
-    (ROOT / "contract_tests/golden/2020-12-01/StartRecord.request.custom_layout.json").read_text()
-)
-MAXIMAL = maximal_start_body()
+GOLDEN = ROOT / "contract_tests" / "golden"
+
+
+def documented_body(version: str) -> dict[str, Any]:
+    path = GOLDEN / version / "StartRecord.request.custom_layout.json"
+    return cast(dict[str, Any], json.loads(path.read_text(encoding="utf-8")))
+
+
+BODIES = {"documented": documented_body("2020-12-01"), "maximal (17+17)": maximal_start_body()}
 
 
 def timeit(fns: dict[str, Callable[[], Any]], *, rounds: int, number: int) -> dict[str, float]:
@@ -75,14 +91,32 @@ def timeit(fns: dict[str, Callable[[], Any]], *, rounds: int, number: int) -> di
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+def rates(fns: dict[str, Callable[[], Any]], *, rounds: int, seconds: float) -> dict[str, float]:
+    """Median calls per second of each function: `rounds` rounds, each candidate running for
+    `seconds` in turn within a round."""
+    for fn in fns.values():
+        for _ in range(50):
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            n, t0 = 0, time.perf_counter()
+            while (elapsed := time.perf_counter() - t0) < seconds:
+                for _ in range(20):
+                    fn()
+                n += 20
+            samples[name].append(n / elapsed)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 # -- prepare -------------------------------------------------------------------------------
 
 
 def ours_prepare(client: rs.RtcClient, body: Any) -> Callable[[], Any]:
-    return lambda: client.prepare("StartRecord", body)
+    return partial(client.prepare, "StartRecord", body)
 
 
-def official_prepare(body: dict[str, Any]) -> Callable[[], Any]:
+def official_prepare(body: dict[str, Any], version: str = "2020-12-01") -> Callable[[], Any]:
     creds = VolcCredentials(AK, SK, "rtc", "cn-north-1")
 
     def run() -> Any:
@@ -91,7 +125,7 @@ def official_prepare(body: dict[str, Any]) -> Callable[[], Any]:
         r.set_method("POST")
         r.set_host("rtc.volcengineapi.com")
         r.set_path("/")
-        r.set_query({"Action": "StartRecord", "Version": "2020-12-01"})
+        r.set_query({"Action": "StartRecord", "Version": version})
         r.set_headers({"Content-Type": "application/json"})
         r.set_body(json.dumps(body))
         SignerV4.sign(r, creds)
@@ -100,37 +134,15 @@ def official_prepare(body: dict[str, Any]) -> Callable[[], Any]:
     return run
 
 
-def floor_prepare(body: dict[str, Any]) -> Callable[[], Any]:
-    dumps = orjson.dumps if orjson is not None else (lambda b: json.dumps(b).encode())
-
-    def h(key: bytes, msg: str) -> bytes:
-        return hmac.new(key, msg.encode(), hashlib.sha256).digest()
-
-    def run() -> str:
-        raw = dumps(body)
-        x_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        payload = hashlib.sha256(raw).hexdigest()
-        canonical = (
-            f"POST\n/\nAction=StartRecord&Version=2020-12-01\ncontent-type:application/json\n"
-            f"host:rtc.volcengineapi.com\nx-content-sha256:{payload}\nx-date:{x_date}\n\n"
-            f"content-type;host;x-content-sha256;x-date\n{payload}"
-        )
-        scope = f"{x_date[:8]}/cn-north-1/rtc/request"
-        to_sign = (
-            f"HMAC-SHA256\n{x_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-        )
-        key = h(h(h(h(SK.encode(), x_date[:8]), "cn-north-1"), "rtc"), "request")
-        return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-
-    return run
-
-
 # -- end to end ----------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
+@contextmanager
 def ok_server() -> Iterator[int]:
-    """The local server both clients call: a separate process, answering the success envelope."""
+    """The local server every client calls: a separate process, answering the success
+    envelope."""
+    import subprocess
+
     proc = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "ok_server.py")],
                             stdout=subprocess.PIPE, text=True)  # fmt: skip
     try:
@@ -156,110 +168,179 @@ def official_service(port: int) -> Any:
     return svc
 
 
-def calls_per_second(fn: Callable[[], Any], seconds: float) -> float:
-    for _ in range(20):
-        fn()
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        fn()
-        n += 1
-    return n / (time.perf_counter() - t0)
+def raw_request(client: rs.RtcClient, body: dict[str, Any]) -> bytes:
+    """The bytes our client sends for `body` (signed once), for the raw-socket floor."""
+    prepared = client.prepare("StartRecord", body)
+    target = "/" + prepared.url.split("/", 3)[3]
+    headers = {**prepared.headers, "User-Agent": USER_AGENT}
+    return floor.request_bytes(prepared.method, target, client._transport.host, headers,
+                               prepared.body)  # fmt: skip
 
 
-# -- import time and memory ------------------------------------------------------------------
-
-# Time and memory are probed in separate interpreters: tracemalloc slows imports several-fold.
-TIME_PROBE = "import time; t0 = time.perf_counter(); import {mod}; print(time.perf_counter() - t0)"
-MEMORY_PROBE = ("import tracemalloc; tracemalloc.start(); import {mod}; "
-                "print(tracemalloc.get_traced_memory()[1])")  # fmt: skip
+# -- the table -----------------------------------------------------------------------------
 
 
-def import_cost(module: str, runs: int) -> tuple[float, float]:
-    """Median import time (s) and median peak traced memory (bytes), fresh interpreters."""
+@dataclass
+class Row:
+    what: str
+    unit: str  # "us", "calls/s" or "ms"
+    ours: float
+    official: float
+    floor: float | None
+    goal: float  # the ratio ours / official to reach
+    higher_is_better: bool = False
 
-    def probe(code: str) -> float:
-        out = subprocess.run([sys.executable, "-c", code.format(mod=module)], capture_output=True,
-                             text=True, check=True, cwd="/").stdout  # fmt: skip
-        return float(out.split()[0])
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.official
 
-    times = [probe(TIME_PROBE) for _ in range(runs)]
-    peaks = [probe(MEMORY_PROBE) for _ in range(runs)]
-    return statistics.median(times), statistics.median(peaks)
+    @property
+    def met(self) -> bool:
+        return self.ratio >= self.goal if self.higher_is_better else self.ratio <= self.goal
+
+    @property
+    def of_floor(self) -> float | None:
+        """How close to the floor (1.0 = at the limit): floor time / our time, or our rate /
+        the floor's rate."""
+        if self.floor is None:
+            return None
+        return self.ours / self.floor if self.higher_is_better else self.floor / self.ours
+
+
+def fmt(value: float, unit: str) -> str:
+    return f"{value:.0f}" if unit == "calls/s" else f"{value:.1f}"
+
+
+def table(rows: list[Row]) -> str:
+    out = [
+        "| measure | unit | ours | official SDK | floor | ours / official | goal | met "
+        "| of floor |",
+        "|---|---|---:|---:|---:|---:|---|---|---:|",
+    ]
+    for r in rows:
+        goal = f"{'≥' if r.higher_is_better else '≤'} {r.goal:g}x"
+        share = "-" if r.of_floor is None else f"{r.of_floor:.0%}"
+        flo = "-" if r.floor is None else fmt(r.floor, r.unit)
+        out.append(
+            f"| {r.what} | {r.unit} | {fmt(r.ours, r.unit)} | {fmt(r.official, r.unit)} "
+            f"| {flo} | {r.ratio:.2f}x | {goal} | {'yes' if r.met else '**no**'} | {share} |"
+        )
+    return "\n".join(out)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    parser.add_argument("--quick", action="store_true", help="a short run (fewer rounds)")
+    parser.add_argument("--markdown", metavar="FILE", type=Path, help="also write the table here")
     args = parser.parse_args()
-    rounds, number, e2e_seconds, imports = (5, 200, 1.0, 3) if args.quick else (15, 1000, 4.0, 9)
+    if args.quick:
+        rounds, number, e2e_rounds, e2e_seconds, import_rounds = 5, 200, 3, 0.3, 5
+    else:
+        rounds, number, e2e_rounds, e2e_seconds, import_rounds = 15, 1000, 9, 1.0, 21
+    creds = rs.Credentials(AK, SK)
+    client = rs.RtcClient(creds, qps=None)
+    rows: list[Row] = []
 
-    client = rs.RtcClient(rs.Credentials(AK, SK), qps=None)
-    rows: list[tuple[str, str, float, float, float]] = []
-    print(
-        f"python {sys.version.split()[0]}, orjson {'yes' if orjson else 'no'}; "
-        f"medians of {rounds} rounds x {number} calls",
-        file=sys.stderr,
-    )
-    for label, body in (("small (documented custom layout)", SMALL), ("maximal (17+17)", MAXIMAL)):
-        print(f"  prepare {label} ...", file=sys.stderr)
+    # `--quick` or not, the same rows in the same order.
+    for label, body in BODIES.items():
+        print(f"  prepare, {label} body ...", file=sys.stderr)
         model = rs.from_wire(rs.StartRecordRequest, body)
         t = timeit(
             {
                 "dict": ours_prepare(client, body),
                 "model": ours_prepare(client, model),
                 "official": official_prepare(body),
-                "floor": floor_prepare(body),
+                "floor": floor.prepare_floor(body, secret=SK),
             },
             rounds=rounds,
             number=number,
         )
         for kind in ("dict", "model"):
-            rows.append((label, kind, t[kind], t["official"], t["floor"]))
-
-    print("\n## prepare (validate + serialize + sign), microseconds per call\n")
-    print("| body | input | ours | official SDK | floor | ours / official | ours / floor |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for label, kind, ours, official, floor in rows:
-        print(
-            f"| {label} | {kind} | {ours * 1e6:.1f} | {official * 1e6:.1f} | {floor * 1e6:.1f} "
-            f"| {ours / official:.2f}x | {ours / floor:.2f}x |"
-        )
-
-    print("  end to end ...", file=sys.stderr)
-    with ok_server() as port:
-        ours_client = rs.RtcClient(
-            rs.Credentials(AK, SK), endpoint=f"http://127.0.0.1:{port}", qps=None
-        )
-        svc = official_service(port)
-        e2e = []
-        for label, body in (("small", SMALL), ("maximal", MAXIMAL)):
-            model = rs.from_wire(rs.StartRecordRequest, body)
-            text = json.dumps(body)
-            ours_dict = calls_per_second(
-                partial(ours_client.start_record, cast(Any, body)), e2e_seconds
+            rows.append(
+                Row(
+                    f"prepare, {label} body, {kind}",
+                    "µs",
+                    t[kind] * 1e6,
+                    t["official"] * 1e6,
+                    t["floor"] * 1e6,
+                    goal=0.5,
+                )
             )
-            ours_model = calls_per_second(partial(ours_client.start_record, model), e2e_seconds)
-            theirs = calls_per_second(partial(svc.json, "StartRecord", {}, text), e2e_seconds)
-            e2e.append((label, ours_dict, ours_model, theirs))
-    print("\n## end to end over keep-alive (one local server), calls per second\n")
-    print("| body | ours (dict) | ours (model) | official SDK | ours/official (dict) | (model) |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for label, od, om, th in e2e:
-        print(f"| {label} | {od:.0f} | {om:.0f} | {th:.0f} | {od / th:.2f}x | {om / th:.2f}x |")
+
+    with ok_server() as port, ExitStack() as stack:
+        endpoint = f"http://127.0.0.1:{port}"
+        ours_client = stack.enter_context(rs.RtcClient(creds, endpoint=endpoint, qps=None))
+        svc = official_service(port)
+        for label, body in BODIES.items():
+            print(f"  end to end, {label} body ...", file=sys.stderr)
+            model = rs.from_wire(rs.StartRecordRequest, body)
+            raw = stack.enter_context(floor.RawClient(port, raw_request(ours_client, body)))
+            cps = rates(
+                {
+                    "dict": partial(ours_client.start_record, cast(Any, body)),
+                    "model": partial(ours_client.start_record, model),
+                    "official": partial(svc.json, "StartRecord", {}, json.dumps(body)),
+                    "floor": raw.call,
+                },
+                rounds=e2e_rounds,
+                seconds=e2e_seconds,
+            )
+            for kind in ("dict", "model"):
+                rows.append(
+                    Row(
+                        f"end to end (keep-alive), {label} body, {kind}",
+                        "calls/s",
+                        cps[kind],
+                        cps["official"],
+                        cps["floor"],
+                        goal=2.0,
+                        higher_is_better=True,
+                    )
+                )
 
     print("  imports ...", file=sys.stderr)
-    # `import rtc_startrecord` loads names lazily; the second row loads what a call needs.
-    cases = [
-        ("`import rtc_startrecord` (lazy)", "rtc_startrecord"),
-        ("rtc_startrecord + client, models, validator, wire", "rtc_startrecord.client"),
-        ("official SDK `RtcService`", "volcengine.example.rtc.RtcService"),
-    ]
-    print("\n## import (fresh interpreter), median\n")
-    print("| what | import time (ms) | peak traced memory (KiB) |")
-    print("|---|---:|---:|")
-    for label, module in cases:
-        seconds, peak = import_cost(module, imports)
-        print(f"| {label} | {seconds * 1e3:.1f} | {peak / 1024:.0f} |")
+    imported = imports.measure(import_rounds)
+    official_ms = imported[imports.OFFICIAL][0] * 1e3
+    for name, what in (
+        (imports.OURS, "import: `rtc_startrecord` + client, validator, default models"),
+        (imports.LAZY, "import: `import rtc_startrecord` alone (lazy)"),
+    ):
+        rows.append(Row(what, "ms", imported[name][0] * 1e3, official_ms, None, goal=1.0))
+
+    print("  per API version ...", file=sys.stderr)
+    candidates: dict[str, Callable[[], Any]] = {}
+    for version in rs.API_VERSIONS:
+        body = documented_body(version)
+        versioned = rs.RtcClient(creds, qps=None, version=version)
+        candidates[f"ours {version}"] = ours_prepare(versioned, body)
+        candidates[f"official {version}"] = official_prepare(body, version)
+        candidates[f"floor {version}"] = floor.prepare_floor(body, secret=SK, version=version)
+    t = timeit(candidates, rounds=rounds, number=number)
+    for version in rs.API_VERSIONS:
+        rows.append(
+            Row(
+                f"prepare, {version} documented body, dict",
+                "µs",
+                t[f"ours {version}"] * 1e6,
+                t[f"official {version}"] * 1e6,
+                t[f"floor {version}"] * 1e6,
+                goal=0.5,
+            )
+        )
+
+    header = (
+        f"Python {platform.python_version()}, volcengine {metadata.version('volcengine')}, "
+        f"orjson {floor.ORJSON_VERSION}, {'--quick' if args.quick else 'full run'}: prepare "
+        f"medians of {rounds} rounds x {number} calls; end to end medians of {e2e_rounds} "
+        f"rounds x {e2e_seconds:g} s per candidate; imports medians of {import_rounds} fresh "
+        f"interpreters per candidate. Official import: "
+        f"`from volcengine.example.rtc.RtcService import RtcService` = {official_ms:.1f} ms."
+    )
+    text = f"{header}\n\n{table(rows)}\n"
+    print()
+    print(text)
+    if args.markdown:
+        args.markdown.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

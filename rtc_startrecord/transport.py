@@ -1,25 +1,20 @@
-"""Sending one signed request: the urllib3 pool, the retry loop and the client-side rate limit.
+"""The sync shell of a call's attempts: the urllib3 pool, the limiter wait, the sleeps.
 
 urllib3 keeps the connection pool, the timeouts and the proxies; its own `Retry` cannot re-sign
-each attempt with a fresh X-Date nor read the RTC envelope, so the loop lives here. This layer
-knows bytes, headers and the envelope's error code, never the models.
+each attempt with a fresh X-Date nor read the RTC envelope, so the retry rules live in
+`attempts.attempt_steps` (shared with the async shell, `transport_async`), and this module only
+performs the steps it asks for. This layer knows bytes and headers, never the models.
 """
 
 from __future__ import annotations
 
-import email.utils
-import functools
-import json
 import logging
-import math
 import random
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
-import attrs
 import urllib3
 from urllib3.exceptions import (
     ConnectTimeoutError,
@@ -29,15 +24,38 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 
-from .errors import (
-    ClientClosed,
-    DeadlineExceeded,
-    ResponseTooLarge,
-    RtcError,
-    TransportError,
-    UnexpectedResponse,
+from .attempts import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    RETRY_AFTER_CAP,
+    Acquire,
+    Answer,
+    Exchange,
+    Failure,
+    Outcome,
+    RetryPolicy,
+    Send,
+    TooLarge,
+    attempt_steps,
+    encode_query,
+    parse_envelope,
+    retry_after_seconds,
 )
-from .ratelimit import Limiter, RateLimiter, RateLimitTimeout, backoff_delay
+from .errors import RtcError
+from .ratelimit import Limiter, RateLimiter
+
+# The sans-I/O names, importable from here as before this module became a shell.
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "READ_CHUNK",
+    "RETRY_AFTER_CAP",
+    "Exchange",
+    "RetryPolicy",
+    "Signer",
+    "Transport",
+    "encode_query",
+    "parse_envelope",
+    "retry_after_seconds",
+]
 
 log = logging.getLogger("rtc_startrecord")
 
@@ -47,70 +65,9 @@ Signer = Callable[
 ]
 
 
-@attrs.frozen(kw_only=True)
-class RetryPolicy:
-    """How hard to try. Defaults in the spirit of openai-python: 3 attempts, full jitter."""
-
-    max_attempts: int = 3
-    total_timeout: float = 60.0  # seconds for all attempts and waits together
-    backoff_base: float = 0.5
-    backoff_cap: float = 8.0
-
-
-# The answers of this API are a few KiB; a generous cap keeps a hostile or broken server from
-# making the client read without end (after decoding: a gzip bomb is capped too).
-DEFAULT_MAX_RESPONSE_BYTES = 8 << 20
 READ_CHUNK = 64 << 10
-RETRY_AFTER_CAP = 30.0  # seconds; a longer Retry-After is honoured up to this
-_DELAY_SECONDS = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,6})?")
-
-
-@attrs.frozen(kw_only=True)
-class Exchange:
-    """The final answer of a call, and what happened on the way."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    envelope: dict[str, Any]
-    attempts: int
-    ambiguous_before: bool  # an earlier attempt may have reached the service
-
-    @property
-    def error(self) -> dict[str, Any] | None:
-        err = self.envelope.get("ResponseMetadata", {}).get("Error")
-        return err if isinstance(err, dict) else None
-
-    @property
-    def request_id(self) -> str | None:
-        rid = self.envelope.get("ResponseMetadata", {}).get("RequestId")
-        return rid if isinstance(rid, str) else None
-
-
-@functools.lru_cache(maxsize=256)
-def encode_query(query: tuple[tuple[str, str], ...]) -> str:
-    """The query string sent (form encoding, as the official SDK sends it); memoized, since
-    most calls send the same Action and Version."""
-    return urlencode(query)
-
-
-def parse_envelope(body: bytes) -> dict[str, Any] | None:
-    """The RTC envelope, or None when the body is not one (an HTML 502 page, say)."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if isinstance(data, dict) and isinstance(data.get("ResponseMetadata"), dict):
-        return data
-    return None
-
-
-def _retryable_envelope(status: int, envelope: dict[str, Any]) -> bool:
-    err = envelope["ResponseMetadata"].get("Error")
-    if not isinstance(err, dict):
-        return False
-    code = str(err.get("Code", ""))
-    return status == 429 or status >= 500 or code.startswith("FlowLimitExceeded")
+# What urllib3 builds from `retries=False` on every call (Retry.from_int), built once.
+_NO_RETRY = urllib3.Retry(total=False, redirect=False)
 
 
 class Transport:
@@ -190,7 +147,7 @@ class Transport:
             "body": body or None,
             "headers": headers,
             "timeout": timeout,
-            "retries": False,
+            "retries": _NO_RETRY,
             "redirect": False,
             "preload_content": False,  # read by _read_capped: bounded in size and in time
             "decode_content": True,
@@ -214,123 +171,69 @@ class Transport:
         timeout: urllib3.Timeout | None = None,
         action: str = "",
     ) -> Exchange:
-        """Send with retries; return the final enveloped answer or raise TransportError."""
+        """Send with retries; return the final enveloped answer or raise TransportError.
+
+        The retry rules are `attempts.attempt_steps`; this only performs its steps."""
         target = f"{path}?{encode_query(tuple(query))}"
         url = f"{self.endpoint}{target}"
-        started = time.monotonic()
-        deadline = started + policy.total_timeout
-        ambiguous = False
-        last: Exception | None = None
-        budget = policy.total_timeout
-        for attempt in range(1, policy.max_attempts + 1):
-            if self.closed:
-                raise ClientClosed("this client was closed; build a new one (nothing was sent)")
-            if self.limiter is not None:
-                try:
-                    self.limiter.acquire(timeout=max(deadline - time.monotonic(), 0.0))
-                except RateLimitTimeout:
-                    raise DeadlineExceeded(
-                        budget, "the rate limiter", attempts=attempt - 1, ambiguous=ambiguous
-                    ) from None
-                except TransportError as exc:  # a shared limiter failing closed: not sent
-                    exc.attempts = attempt - 1
-                    exc.ambiguous = exc.ambiguous or ambiguous
-                    raise
-            sent = signer(method, self.host, path, query, headers, body)
-            t0 = time.monotonic()
-            if t0 >= deadline:
-                raise DeadlineExceeded(budget, "a retry", attempts=attempt - 1, ambiguous=ambiguous)
-            try:
-                resp = self._send(
-                    method, target, url, body, sent, _within(timeout or self.timeout, deadline - t0)
-                )
-                try:
-                    data = self._read_capped(resp, deadline)
-                finally:
-                    resp.release_conn()
-            except _Overflow:
-                raise ResponseTooLarge(
-                    self.max_response_bytes, attempts=attempt, ambiguous=True
-                ) from None
-            except (NewConnectionError, ConnectTimeoutError) as exc:
-                if time.monotonic() >= deadline:
-                    raise DeadlineExceeded(
-                        budget, "connecting", attempts=attempt, ambiguous=ambiguous
-                    ) from None
-                last = TransportError(
-                    f"cannot connect to {self.endpoint}: {_reason(exc)}",
-                    attempts=attempt,
-                    ambiguous=ambiguous,
-                )
-                outcome = "connect-error"
-            except (ReadTimeoutError, ProtocolError, HTTPError, OSError) as exc:
-                ambiguous = True  # the request was (or may have been) written: it may have run
-                if time.monotonic() >= deadline:
-                    raise DeadlineExceeded(
-                        budget, "the answer", attempts=attempt, ambiguous=True
-                    ) from None
-                last = TransportError(
-                    f"{action or method} to {self.endpoint} failed after sending: {_reason(exc)}",
-                    attempts=attempt,
-                    ambiguous=True,
-                )
-                outcome = "read-error"
-            else:
-                status = resp.status
-                envelope = parse_envelope(data)
-                latency = (time.monotonic() - t0) * 1000
-                rid = envelope["ResponseMetadata"].get("RequestId") if envelope else None
-                log.debug(
-                    "%s attempt %d: HTTP %d, RequestId %s, %.1f ms",
-                    action,
-                    attempt,
-                    status,
-                    rid,
-                    latency,
-                )
-                if status >= 500:
-                    ambiguous = True  # the service (or a proxy) failed after taking the request
-                if envelope is not None:
-                    exchange = Exchange(
-                        status=status,
-                        headers=dict(resp.headers),
-                        body=data,
-                        envelope=envelope,
-                        attempts=attempt,
-                        ambiguous_before=ambiguous,
-                    )
-                    if not _retryable_envelope(status, envelope):
-                        return exchange
-                    last = _Final(exchange)
-                elif status < 500 and status != 429:
-                    raise UnexpectedResponse(
-                        status, data[:200], attempts=attempt, ambiguous=ambiguous
-                    )
+        per_attempt = timeout or self.timeout
+        steps = attempt_steps(
+            sign=lambda: signer(method, self.host, path, query, headers, body),
+            policy=policy,
+            limited=self.limiter is not None,
+            is_closed=lambda: self.closed,
+            endpoint=self.endpoint,
+            max_response_bytes=self.max_response_bytes,
+            rng=self._rng,
+            action=action or method,
+        )
+        step = next(steps)
+        try:
+            while True:
+                if isinstance(step, Send):
+                    outcome = self._attempt(method, target, url, body, step, per_attempt)
+                    step = steps.send(outcome)
+                elif isinstance(step, Acquire):
+                    assert self.limiter is not None
+                    try:
+                        self.limiter.acquire(timeout=step.timeout)
+                    except RtcError as exc:  # refused: the steps turn it into the call's error
+                        step = steps.throw(exc)
+                    else:
+                        step = steps.send(None)
                 else:
-                    last = UnexpectedResponse(
-                        status, data[:200], attempts=attempt, ambiguous=ambiguous
-                    )
-                outcome = f"HTTP {status}"
-                retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
-            if outcome in ("connect-error", "read-error"):
-                log.debug("%s attempt %d: %s (%s)", action, attempt, outcome, last)
-                retry_after = 0.0
-            if attempt == policy.max_attempts:
-                break
-            backoff = backoff_delay(
-                attempt - 1, base=policy.backoff_base, cap=policy.backoff_cap, rng=self._rng
+                    self._sleep(step.seconds)
+                    step = steps.send(None)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    def _attempt(
+        self,
+        method: str,
+        target: str,
+        url: str,
+        body: bytes,
+        step: Send,
+        timeout: urllib3.Timeout,
+    ) -> Outcome:
+        """One HTTP exchange, its answer read within the cap and the deadline; urllib3's
+        exceptions told apart by whether the request can have reached the service."""
+        deadline = time.monotonic() + step.remaining
+        try:
+            resp = self._send(
+                method, target, url, body, step.headers, _within(timeout, step.remaining)
             )
-            delay = max(retry_after, backoff)
-            if time.monotonic() + delay > deadline:
-                log.debug("%s: total time budget of %.1fs spent", action, policy.total_timeout)
-                break
-            self._sleep(delay)
-        assert last is not None
-        if isinstance(last, _Final):
-            return last.exchange
-        if isinstance(last, RtcError):
-            last.ambiguous = last.ambiguous or ambiguous
-        raise last
+            try:
+                data = self._read_capped(resp, deadline)
+            finally:
+                resp.release_conn()
+        except _Overflow:
+            return TooLarge()
+        except (NewConnectionError, ConnectTimeoutError) as exc:
+            return Failure(sent=False, reason=_reason(exc))
+        except (ReadTimeoutError, ProtocolError, HTTPError, OSError) as exc:
+            return Failure(sent=True, reason=_reason(exc))
+        return Answer(resp.status, resp.headers, data)
 
     def _read_capped(self, resp: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
         """The decoded body, read in chunks: at most `max_response_bytes` (urllib3 >= 2.6 bounds
@@ -338,6 +241,9 @@ class Transport:
         per-read timeout alone lets a body trickle in a byte at a time forever)."""
         chunks: list[bytes] = []
         size = 0
+        # An unencoded answer of known length is done when its last byte is in: no second read
+        # to see the end (an encoded one may still sit in urllib3's decoder).
+        plain = "content-encoding" not in resp.headers
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -354,17 +260,12 @@ class Transport:
                 resp.close()  # the rest is never read; the connection is not reused
                 raise _Overflow
             chunks.append(chunk)
+            if plain and resp.length_remaining == 0:
+                return chunk if len(chunks) == 1 else b"".join(chunks)
 
 
 class _Overflow(Exception):
     """The answer passed the size cap (turned into ResponseTooLarge by the loop)."""
-
-
-class _Final(Exception):
-    """Carries a retryable enveloped answer out of the loop when attempts run out."""
-
-    def __init__(self, exchange: Exchange) -> None:
-        self.exchange = exchange
 
 
 def _within(timeout: urllib3.Timeout, remaining: float) -> urllib3.Timeout:
@@ -390,26 +291,3 @@ def _within(timeout: urllib3.Timeout, remaining: float) -> urllib3.Timeout:
 def _reason(exc: Exception) -> str:
     reason = getattr(exc, "reason", None)
     return str(reason or exc)
-
-
-def retry_after_seconds(value: str | None, *, now: float | None = None) -> float:
-    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP date (RFC 9110
-    10.2.3), at most RETRY_AFTER_CAP. Anything else (NaN, negatives, garbage) counts as absent,
-    with a debug line."""
-    if not value:
-        return 0.0
-    text = value.strip()
-    seconds: float | None = None
-    if _DELAY_SECONDS.fullmatch(text):  # RFC 9110 says whole seconds; decimals are accepted
-        seconds = float(text)
-    else:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError, OverflowError):
-            when = None
-        if when is not None and when.tzinfo is not None:
-            seconds = when.timestamp() - (time.time() if now is None else now)
-    if seconds is None or not math.isfinite(seconds):
-        log.debug("ignoring a Retry-After of %r: neither seconds nor an HTTP date", value[:40])
-        return 0.0
-    return min(max(seconds, 0.0), RETRY_AFTER_CAP)
