@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from .client import DEFAULT_ENDPOINT as DEFAULT_ENDPOINT
     from .client import BaseRtcClient as BaseRtcClient
     from .client import PreparedRequest as PreparedRequest
+    from .client import RawResponse as RawResponse
+    from .client_async import BaseAsyncRtcClient as BaseAsyncRtcClient
     from .credentials import Credentials as Credentials
     from .credentials import CredentialsNotFound as CredentialsNotFound
     from .errors import ClientClosed as ClientClosed
@@ -48,8 +50,14 @@ if TYPE_CHECKING:
     from .migration import migrate as migrate
     from .outcomes import StartOutcome as StartOutcome
     from .outcomes import start_outcome as start_outcome
+    from .ratelimit import AsyncLimiter as AsyncLimiter
+    from .ratelimit import AsyncRateLimiter as AsyncRateLimiter
+    from .ratelimit import Limiter as Limiter
+    from .ratelimit import RateLimiter as RateLimiter
     from .ratelimit_redis import RedisRateLimiter as RedisRateLimiter
+    from .ratelimit_redis_async import AsyncRedisRateLimiter as AsyncRedisRateLimiter
     from .spec import API_VERSIONS as API_VERSIONS
+    from .v2020_12_01 import AsyncRtcClient as AsyncRtcClient
     from .v2020_12_01 import RtcClient as RtcClient
     from .validation import validate as validate
     from .wire import from_wire as from_wire
@@ -65,14 +73,22 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 __all__ = [
     "API_VERSIONS",
     "DEFAULT_ENDPOINT",
+    "AsyncLimiter",
+    "AsyncRateLimiter",
+    "AsyncRedisRateLimiter",
+    "AsyncRtcClient",
+    "BaseAsyncRtcClient",
     "BaseRtcClient",
     "ClientClosed",
     "Credentials",
     "CredentialsNotFound",
     "DeadlineExceeded",
+    "Limiter",
     "Migration",
     "PreparedRequest",
     "Problem",
+    "RateLimiter",
+    "RawResponse",
     "RedisRateLimiter",
     "RequestInvalid",
     "ResponseTooLarge",
@@ -255,7 +271,10 @@ _HOME = {
     "BaseRtcClient": ".client",
     "DEFAULT_ENDPOINT": ".client",
     "PreparedRequest": ".client",
+    "RawResponse": ".client",
+    "BaseAsyncRtcClient": ".client_async",
     "RtcClient": "." + VERSIONS[DEFAULT_VERSION],
+    "AsyncRtcClient": "." + VERSIONS[DEFAULT_VERSION],
     "Credentials": ".credentials",
     "CredentialsNotFound": ".credentials",
     "Problem": ".errors",
@@ -278,7 +297,12 @@ _HOME = {
     "migrate": ".migration",
     "StartOutcome": ".outcomes",
     "start_outcome": ".outcomes",
+    "AsyncLimiter": ".ratelimit",
+    "AsyncRateLimiter": ".ratelimit",
+    "Limiter": ".ratelimit",
+    "RateLimiter": ".ratelimit",
     "RedisRateLimiter": ".ratelimit_redis",
+    "AsyncRedisRateLimiter": ".ratelimit_redis_async",
     "validate": ".validation",
     "from_wire": ".wire",
     "to_wire": ".wire",

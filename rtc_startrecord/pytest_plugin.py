@@ -22,6 +22,10 @@ Fixtures (all function-scoped, each test gets fresh ones):
 ``rtc_client``
     An `RtcClient` bound to ``rtc_simulator`` (its test credentials, its URL and region), with the
     client-side limiter off (``qps=None``), 2 attempts and short back-off; closed after the test.
+``rtc_async_client``
+    An `AsyncRtcClient` bound to ``rtc_simulator``, set up as ``rtc_client`` and closed after the
+    test. An async fixture: run the test with anyio's pytest plugin (``@pytest.mark.anyio``; anyio
+    comes with httpx) or pytest-asyncio (auto mode, or ``@pytest.mark.asyncio``).
 ``rtc_callback_receiver``
     A `CallbackReceiver`: a loopback HTTP server running `callbacks.make_wsgi_app` with a random
     secret, collecting every verified `callbacks.Event` in ``.events``; ``.wait_for(n, timeout)``
@@ -39,7 +43,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -48,11 +52,13 @@ if TYPE_CHECKING:
     from .callbacks import Event
     from .simulator import Simulator
     from .simulator.server import WSGIServer
-    from .v2020_12_01 import RtcClient
+    from .v2020_12_01 import AsyncRtcClient, RtcClient
 
 __all__ = [
     "CallbackReceiver",
+    "async_client_for",
     "client_for",
+    "rtc_async_client",
     "rtc_callback_receiver",
     "rtc_client",
     "rtc_simulator",
@@ -149,6 +155,25 @@ def client_for(sim: Simulator, *, version: str | None = None) -> RtcClient:
     )
 
 
+def async_client_for(sim: Simulator, *, version: str | None = None) -> AsyncRtcClient:
+    """`client_for`'s `AsyncRtcClient` twin (build it inside the event loop that uses it; close
+    it with ``await client.aclose()`` or ``async with``)."""
+    from .v2020_12_01 import AsyncRtcClient
+
+    return AsyncRtcClient(
+        sim.credentials,
+        version=version,
+        endpoint=sim.url,
+        region=sim.region,
+        qps=None,
+        max_attempts=2,
+        total_timeout=10.0,
+        backoff_base=0.01,
+        backoff_cap=0.1,
+        timeout=5.0,
+    )
+
+
 @pytest.fixture
 def rtc_simulator() -> Iterator[Simulator]:
     """A started `rtc_startrecord.simulator.Simulator` on a free loopback port (default qps limit
@@ -164,6 +189,14 @@ def rtc_client(rtc_simulator: Simulator) -> Iterator[RtcClient]:
     """An `RtcClient` bound to ``rtc_simulator``: its credentials, URL and region; client limiter
     off (``qps=None``), 2 attempts, short back-off. Closed after the test."""
     with client_for(rtc_simulator) as client:
+        yield client
+
+
+@pytest.fixture
+async def rtc_async_client(rtc_simulator: Simulator) -> AsyncIterator[AsyncRtcClient]:
+    """An `AsyncRtcClient` bound to ``rtc_simulator`` (as ``rtc_client``); closed after the
+    test. Needs anyio's pytest plugin or pytest-asyncio to run."""
+    async with async_client_for(rtc_simulator) as client:
         yield client
 
 

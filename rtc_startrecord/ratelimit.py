@@ -5,24 +5,38 @@
 bucket of capacity C refilling at r per second admits C + r in one second). A rate below 1 per
 ``per`` means one admission per ``per / rate`` seconds.
 
+`AsyncRateLimiter` is the same limiter for asyncio: the same `SlidingLog` decides, only the
+waiting differs (``await asyncio.sleep``, and waiting coroutines are admitted first come, first
+served).
+
 `Limiter` is the small protocol the transport needs: `RateLimiter` (one process) and
 `rtc_startrecord.ratelimit_redis.RedisRateLimiter` (every process sharing a Redis key) both
-satisfy it, and so may a limiter of your own.
+satisfy it, and so may a limiter of your own. `AsyncLimiter` is its asyncio twin, satisfied by
+`AsyncRateLimiter` and `rtc_startrecord.ratelimit_redis_async.AsyncRedisRateLimiter`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
 from .errors import RtcError
 
-__all__ = ["Limiter", "RateLimitTimeout", "RateLimiter", "backoff_delay"]
+__all__ = [
+    "AsyncLimiter",
+    "AsyncRateLimiter",
+    "Limiter",
+    "RateLimitTimeout",
+    "RateLimiter",
+    "SlidingLog",
+    "backoff_delay",
+]
 
 
 class RateLimitTimeout(RtcError, TimeoutError):
@@ -49,7 +63,89 @@ class Limiter(Protocol):
     def acquire(self, timeout: float | None = None) -> float: ...
 
 
-class RateLimiter:
+@runtime_checkable
+class AsyncLimiter(Protocol):
+    """What an asyncio transport needs of a rate limiter: `Limiter`'s contract, awaited.
+
+    ``await acquire(timeout)`` returns the seconds waited, never waits past ``timeout``, raises
+    `RateLimitTimeout` (at once, when it can tell the slot lies beyond) or another `RtcError`
+    when it cannot decide. (``isinstance`` checks only that ``acquire`` exists: a sync `Limiter`
+    passes it too; tell them apart with ``inspect.iscoroutinefunction(limiter.acquire)``.)
+    """
+
+    async def acquire(self, timeout: float | None = None) -> float: ...
+
+
+class SlidingLog:
+    """The admission decision of `RateLimiter` and `AsyncRateLimiter`: no clock, lock or sleep.
+
+    A log of admission stamps; at most ``capacity`` of them in any ``window`` seconds
+    (``floor(rate)`` per ``per``, or 1 per ``per / rate`` when ``rate < 1``). The caller passes
+    the time and serialises the calls.
+    """
+
+    __slots__ = ("_log", "capacity", "unlimited", "window")
+
+    def __init__(self, rate: float, per: float = 1.0) -> None:
+        if not rate > 0:
+            raise ValueError(f"rate must be positive, got {rate!r}")
+        if not (per > 0 and math.isfinite(per)):
+            raise ValueError(f"per must be a positive finite number, got {per!r}")
+        self.unlimited = math.isinf(rate)
+        if self.unlimited:
+            self.capacity, self.window = 0, 0.0
+        elif rate >= 1:
+            self.capacity, self.window = math.floor(rate), per
+        else:
+            self.capacity, self.window = 1, per / rate
+        self._log: deque[float] = deque()
+
+    def __len__(self) -> int:
+        return len(self._log)
+
+    def wait(self, now: float, ahead: int = 0) -> float:
+        """Seconds from ``now`` until a slot, once ``ahead`` requests queued before this one are
+        admitted as early as possible (0.0: a slot is free now). Admits nothing."""
+        if self.unlimited:
+            return 0.0
+        log, window = self._log, self.window
+        while log and log[0] + window <= now:
+            log.popleft()
+        laps, nth = divmod(ahead, self.capacity)
+        i = len(log) + nth - self.capacity
+        if i < 0 and not laps:
+            return 0.0
+        return max((now if i < 0 else log[i] + window) + laps * window - now, 0.0)
+
+    def admit(self, now: float) -> float:
+        """Admit one request at ``now`` (-> 0.0) or say how many seconds until a slot."""
+        wait = self.wait(now)
+        if wait == 0.0 and not self.unlimited:
+            self._log.append(now)
+        return wait
+
+    def step(self, now: float, start: float, deadline: float | None) -> float:
+        """`admit`, raising `RateLimitTimeout` when the slot lies beyond ``deadline``."""
+        wait = self.admit(now)
+        if wait and deadline is not None and now + wait > deadline:
+            raise RateLimitTimeout(deadline - start, now + wait - start)
+        return wait
+
+
+class _Logged:
+    """What `RateLimiter` and `AsyncRateLimiter` share: a `SlidingLog` and a clock."""
+
+    def __init__(self, rate: float, per: float, clock: Callable[[], float]) -> None:
+        self._log = SlidingLog(rate, per)
+        self.rate = rate
+        self.per = per
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(rate={self.rate!r}, per={self.per!r})"
+
+
+class RateLimiter(_Logged):
     """Thread-safe limiter: at most ``floor(rate)`` acquisitions in any window of ``per`` seconds.
 
     ``rate=math.inf`` disables limiting. ``clock`` and ``sleep`` are injectable for tests.
@@ -62,45 +158,19 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] = time.sleep,
     ) -> None:
-        if not rate > 0:
-            raise ValueError(f"rate must be positive, got {rate!r}")
-        if not (per > 0 and math.isfinite(per)):
-            raise ValueError(f"per must be a positive finite number, got {per!r}")
-        self.rate = rate
-        self.per = per
-        self._unlimited = math.isinf(rate)
-        if self._unlimited:
-            self._capacity, self._window = 0, 0.0
-        elif rate >= 1:
-            self._capacity, self._window = math.floor(rate), per
-        else:
-            self._capacity, self._window = 1, per / rate
-        self._clock = clock
+        super().__init__(rate, per, clock)
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._log: deque[float] = deque()
 
-    def __repr__(self) -> str:
-        return f"RateLimiter(rate={self.rate!r}, per={self.per!r})"
-
-    def _try(self) -> tuple[float, float]:
+    def _step(self, start: float, deadline: float | None) -> tuple[float, float]:
         """Under the lock: admit now (-> (now, 0.0)) or say how long to wait (-> (now, wait))."""
         with self._lock:
             now = self._clock()
-            log = self._log
-            window = self._window
-            while log and log[0] + window <= now:
-                log.popleft()
-            if len(log) < self._capacity:
-                log.append(now)
-                return now, 0.0
-            return now, max(log[0] + window - now, 0.0)
+            return now, self._log.step(now, start, deadline)
 
     def try_acquire(self) -> bool:
         """Admit one request if a slot is free now; never blocks."""
-        if self._unlimited:
-            return True
-        return self._try()[1] == 0.0
+        return self._log.unlimited or self._step(0.0, None)[1] == 0.0
 
     def acquire(self, timeout: float | None = None) -> float:
         """Block until one request may go; return the seconds waited.
@@ -108,17 +178,91 @@ class RateLimiter:
         With a ``timeout``, fail fast: when the next free slot lies beyond the deadline, raise
         `RateLimitTimeout` at once rather than sleep in vain (``timeout=0`` never sleeps).
         """
-        if self._unlimited:
+        if self._log.unlimited:
             return 0.0
         start = self._clock()
         deadline = None if timeout is None else start + timeout
         while True:
-            now, wait = self._try()
+            now, wait = self._step(start, deadline)
             if wait == 0.0:
                 return now - start
-            if deadline is not None and now + wait > deadline:
-                raise RateLimitTimeout(deadline - start, now + wait - start)
             self._sleep(wait)
+
+
+class AsyncRateLimiter(_Logged):
+    """`RateLimiter` for asyncio: the same any-window guarantee, waiting with ``await sleep``.
+
+    Waiting coroutines are admitted in the order they called `acquire` (a newcomer never takes
+    the slot of one already waiting), and one that is cancelled while waiting takes no slot.
+    With a ``timeout``, `acquire` fails at once when the slot it would get after those already
+    waiting lies beyond it, and never waits past it. Safe across event loops (one at a time),
+    not across threads. ``clock`` and ``sleep`` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        per: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        super().__init__(rate, per, clock)
+        self._sleep = sleep
+        self._queued = 0  # coroutines past the fast path, waiting in line or at its head
+        self._line: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+
+    def try_acquire(self) -> bool:
+        """Admit one request if a slot is free now and no coroutine is waiting; never waits."""
+        if self._log.unlimited:
+            return True
+        return not self._queued and self._log.admit(self._clock()) == 0.0
+
+    def _lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._line is None or self._line[0] is not loop:
+            self._line = (loop, asyncio.Lock())
+        return self._line[1]
+
+    async def acquire(self, timeout: float | None = None) -> float:
+        """Wait until one request may go; return the seconds waited.
+
+        With a ``timeout``, fail fast: when the slot lies beyond the deadline, raise
+        `RateLimitTimeout` at once (``timeout=0`` never waits)."""
+        log = self._log
+        if log.unlimited:
+            return 0.0
+        start = self._clock()
+        deadline = None if timeout is None else start + timeout
+        if not self._queued:
+            wait = log.admit(start)
+            if wait == 0.0:
+                return 0.0
+        else:
+            wait = log.wait(start, self._queued)
+        if deadline is not None and start + wait > deadline:
+            raise RateLimitTimeout(deadline - start, start + wait - start)
+        lock = self._lock()
+        self._queued += 1
+        try:
+            if deadline is None:
+                await lock.acquire()
+            else:
+                try:
+                    async with asyncio.timeout(deadline - self._clock()):
+                        await lock.acquire()
+                except TimeoutError:
+                    raise RateLimitTimeout(deadline - start, self._clock() - start) from None
+            try:
+                while True:  # at the head of the line
+                    now = self._clock()
+                    wait = log.step(now, start, deadline)
+                    if wait == 0.0:
+                        return now - start
+                    await self._sleep(wait)
+            finally:
+                lock.release()
+        finally:
+            self._queued -= 1
 
 
 def backoff_delay(

@@ -35,20 +35,26 @@ with a warning in the ``rtc_startrecord`` log once per outage:
 After a failure Redis is left alone for ``retry_interval`` seconds (default 1 s), so an outage
 does not cost every call a timeout; then the next call tries it again, and a success ends the
 outage (logged). Admissions made by the fallback are not in the Redis log.
+
+`rtc_startrecord.ratelimit_redis_async.AsyncRedisRateLimiter` is the same limiter for asyncio
+(``redis.asyncio``). Both run the decisions written once here (`_RedisLimiterCore`: the script,
+reading its answer, the deadlines, the outage bookkeeping and the fallback choice); each class
+only brings its I/O (Redis, sleep, the local fallback), blocking or awaited.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final, Literal
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar
 
 from .errors import TransportError
-from .ratelimit import RateLimiter, RateLimitTimeout
+from .ratelimit import RateLimiter, RateLimitTimeout, SlidingLog
 
 if TYPE_CHECKING:
     import redis
@@ -109,6 +115,43 @@ def _redis_module() -> Any:
     return redis
 
 
+def _bound(timeout: float, deadline: float | None) -> float:
+    """Seconds one command may take: ``min(timeout, deadline - now)``; `_DeadlineCut` when the
+    deadline has passed."""
+    if deadline is None:
+        return timeout
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise _DeadlineCut
+    return min(timeout, remaining)
+
+
+def _cut(limit: float, timeout: float, deadline: float | None) -> bool:
+    """After a command bounded by ``limit`` failed: did the deadline, not Redis, end it?"""
+    return limit < timeout and deadline is not None and time.monotonic() >= deadline
+
+
+def _url_options(timeout: float, retry: Any) -> dict[str, Any]:
+    """What a client built from a URL is given: bounded connects and reads, no retries."""
+    return {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "retry": retry,
+        "retry_on_timeout": False,
+        "health_check_interval": 0,
+    }
+
+
+def _where(client: Any) -> str:
+    """host:port (or the socket path) of a client's pool, never its password."""
+    kw = client.connection_pool.connection_kwargs
+    return str(kw.get("path") or f"{kw.get('host', '?')}:{kw.get('port', '?')}")
+
+
+def _not_a_client(expected: str, got: object) -> TypeError:
+    return TypeError(f"expected a {expected} client or a redis:// URL, got {type(got).__name__}")
+
+
 class BoundedRedis:
     """Redis commands whose every wait is bounded: the connection piece shared by
     `RedisRateLimiter` and `rtc_startrecord.callbacks.RedisDeduplicator`.
@@ -130,28 +173,18 @@ class BoundedRedis:
             from redis.retry import Retry
 
             self.client: redis.Redis = mod.Redis.from_url(
-                client_or_url,
-                socket_timeout=timeout,
-                socket_connect_timeout=timeout,
-                retry=Retry(NoBackoff(), 0),
-                retry_on_timeout=False,
-                health_check_interval=0,
+                client_or_url, **_url_options(timeout, Retry(NoBackoff(), 0))
             )
             self._owned = True
         elif isinstance(client_or_url, mod.Redis):
             self.client = client_or_url
             self._owned = False
         else:
-            raise TypeError(
-                "expected a redis.Redis client or a redis:// URL, "
-                f"got {type(client_or_url).__name__}"
-            )
+            raise _not_a_client("redis.Redis", client_or_url)
         self._shas: dict[str, str] = {}
 
     def __repr__(self) -> str:
-        kw = self.client.connection_pool.connection_kwargs
-        where = kw.get("path") or f"{kw.get('host', '?')}:{kw.get('port', '?')}"
-        return f"BoundedRedis({where}, timeout={self.timeout:g})"  # never the password
+        return f"BoundedRedis({_where(self.client)}, timeout={self.timeout:g})"
 
     def close(self) -> None:
         if self._owned:
@@ -162,12 +195,7 @@ class BoundedRedis:
 
         Raises `_DeadlineCut` when the deadline (not the timeout) ran out first, and a
         ``redis.RedisError`` (or OSError) when Redis failed."""
-        limit = self.timeout
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _DeadlineCut
-            limit = min(limit, remaining)
+        limit = _bound(self.timeout, deadline)
         pool = self.client.connection_pool
         conn: Any = pool.get_connection()  # send_command and disconnect are untyped
         try:
@@ -177,7 +205,7 @@ class BoundedRedis:
             raise
         except self.errors:
             conn.disconnect()
-            if limit < self.timeout and deadline is not None and time.monotonic() >= deadline:
+            if _cut(limit, self.timeout, deadline):
                 raise _DeadlineCut from None
             raise
         except BaseException:
@@ -200,36 +228,64 @@ class BoundedRedis:
         return self.call(deadline, "EVALSHA", sha, len(keys), *keys, *args)
 
 
-class RedisRateLimiter:
-    """At most ``rate`` admissions per ``per`` seconds across every process sharing ``key``.
+class _Store(Protocol):
+    """`BoundedRedis` or `AsyncBoundedRedis`: ``script`` returns the answer or an awaitable."""
 
-    ``redis_client_or_url``: a `redis.Redis` or a ``redis://`` URL (see `BoundedRedis`).
-    ``key`` names the shared log (one per limited account, e.g. ``"rtc:qps:" + access_key_id``).
-    ``rate`` below 1 means one admission per ``per / rate`` seconds, as for `RateLimiter`.
-    ``margin``, ``on_redis_error``, ``fallback_rate``, ``redis_timeout`` and ``retry_interval``:
-    see the module's docstring. Thread-safe; build one per process (it is not picklable).
-    """
+    errors: tuple[type[BaseException], ...]
+
+    def script(self, deadline: float | None, source: str, keys: list[str], *args: Any) -> Any: ...
+
+
+class _Local(Protocol):
+    """The ``"local"`` fallback: a `RateLimiter` (sync) or an `AsyncRateLimiter`."""
+
+    def try_acquire(self) -> bool: ...
+    def acquire(self, timeout: float | None = None) -> Any: ...
+
+
+_T = TypeVar("_T")
+
+
+async def _settle(value: Any) -> Any:
+    """The result of a piece of I/O: awaited when it is awaitable (async I/O), else as it is."""
+    return await value if inspect.isawaitable(value) else value
+
+
+def _blocking(run: Coroutine[Any, Any, _T]) -> _T:
+    """Run one of `_RedisLimiterCore`'s coroutines for the sync limiter: its I/O blocks and
+    returns values, so the coroutine finishes without ever suspending (no event loop)."""
+    try:
+        run.send(None)
+    except StopIteration as stop:
+        value: _T = stop.value
+        return value
+    run.close()
+    raise RuntimeError("the sync Redis limiter's I/O returned something awaitable")
+
+
+class _RedisLimiterCore:
+    """Everything of the Redis limiters but the I/O objects: configuration, the outage state and
+    its logging, and the decisions, `_acquire` and `_try_acquire`. They do their I/O through
+    ``_redis``, ``_sleep`` and ``_fallback``, which a subclass sets: blocking ones (the
+    coroutines then never suspend; see `_blocking`) or async ones (awaited)."""
+
+    _redis: _Store
+    _sleep: Callable[[float], object]
+    _fallback: _Local
 
     def __init__(
         self,
-        redis_client_or_url: redis.Redis | str,
-        *,
         key: str,
-        rate: float = 60,
-        per: float = 1.0,
-        margin: float = DEFAULT_MARGIN,
-        on_redis_error: OnRedisError = "local",
-        fallback_rate: float | None = None,
-        redis_timeout: float = DEFAULT_REDIS_TIMEOUT,
-        retry_interval: float = DEFAULT_RETRY_INTERVAL,
-        sleep: Callable[[float], object] = time.sleep,
+        rate: float,
+        per: float,
+        margin: float,
+        on_redis_error: OnRedisError,
+        retry_interval: float,
     ) -> None:
         if not isinstance(key, str) or not key:
             raise ValueError("key must be a non-empty string")
         if not (rate > 0 and math.isfinite(rate)):
             raise ValueError(f"rate must be a positive finite number, got {rate!r}")
-        if not (per > 0 and math.isfinite(per)):
-            raise ValueError(f"per must be a positive finite number, got {per!r}")
         if not (margin >= 0 and math.isfinite(margin)):
             raise ValueError(f"margin must be a finite number >= 0, got {margin!r}")
         if on_redis_error not in ("local", "open", "closed"):
@@ -238,20 +294,15 @@ class RedisRateLimiter:
             )
         if not (retry_interval >= 0 and math.isfinite(retry_interval)):
             raise ValueError(f"retry_interval must be a finite number >= 0, got {retry_interval!r}")
+        shape = SlidingLog(rate, per)  # validates per; the same capacity and window
         self.key = key
         self.rate = rate
         self.per = per
         self.margin = margin
         self.on_redis_error: OnRedisError = on_redis_error
         self.retry_interval = retry_interval
-        if rate >= 1:
-            self._capacity, window = math.floor(rate), per
-        else:
-            self._capacity, window = 1, per / rate
-        self._window_us = math.ceil((window + margin) * 1_000_000)
-        self._redis = BoundedRedis(redis_client_or_url, timeout=redis_timeout)
-        self._fallback = RateLimiter(fallback_rate or rate, per)
-        self._sleep = sleep
+        self._capacity = shape.capacity
+        self._window_us = math.ceil((shape.window + margin) * 1_000_000)
         self._member_prefix = uuid.uuid4().hex
         self._counter = 0
         self._lock = threading.Lock()
@@ -260,34 +311,27 @@ class RedisRateLimiter:
 
     def __repr__(self) -> str:
         return (
-            f"RedisRateLimiter(key={self.key!r}, rate={self.rate!r}, per={self.per!r}, "
+            f"{type(self).__name__}(key={self.key!r}, rate={self.rate!r}, per={self.per!r}, "
             f"margin={self.margin!r}, on_redis_error={self.on_redis_error!r}, "
-            f"redis={self._redis!r})"
+            f"redis={getattr(self, '_redis', None)!r})"
         )
 
     def __reduce__(self) -> Any:
-        raise TypeError("a RedisRateLimiter holds a connection pool; build one per process")
+        raise TypeError(f"a {type(self).__name__} holds a connection pool; build one per process")
 
     @property
     def degraded(self) -> bool:
         """True while Redis is considered down (the ``on_redis_error`` mode applies)."""
         return self._down_until is not None
 
-    def close(self) -> None:
-        """Close the Redis client it built from a URL (a client passed in is left open)."""
-        self._redis.close()
-
-    def _member(self) -> str:
+    def _script(self, deadline: float | None) -> Any:
+        """One admission attempt in Redis (see `_ACQUIRE`): the reply, or an awaitable of it."""
         with self._lock:
             self._counter += 1
-            return f"{self._member_prefix}:{self._counter}"
-
-    def _try(self, deadline: float | None) -> float:
-        """One admission attempt in Redis: 0.0 when admitted, else the seconds to wait."""
-        admitted, wait_us = self._redis.script(
-            deadline, _ACQUIRE, [self.key], self._capacity, self._window_us, self._member()
+            member = f"{self._member_prefix}:{self._counter}"
+        return self._redis.script(
+            deadline, _ACQUIRE, [self.key], self._capacity, self._window_us, member
         )
-        return 0.0 if int(admitted) == 1 else int(wait_us) / 1_000_000
 
     def _redis_failed(self, exc: BaseException) -> None:
         with self._lock:
@@ -308,26 +352,101 @@ class RedisRateLimiter:
                 }[self.on_redis_error],
             )
 
-    def _redis_answered(self) -> None:
-        if self._down_until is None:
-            return
-        with self._lock:
-            was_down, self._down_until = self._down_until is not None, None
-        if was_down:
-            log.warning("rate limiter %r: Redis answers again; shared limit restored", self.key)
+    def _answered(self, reply: Any) -> float:
+        """Redis answered the script: end an outage; 0.0 when admitted, else seconds to wait."""
+        if self._down_until is not None:
+            with self._lock:
+                was_down, self._down_until = self._down_until is not None, None
+            if was_down:
+                log.warning("rate limiter %r: Redis answers again; shared limit restored", self.key)
+        admitted, wait_us = reply
+        return 0.0 if int(admitted) == 1 else int(wait_us) / 1_000_000
 
-    def _degraded(self, timeout: float | None, start: float) -> float:
-        if self.on_redis_error == "open":
-            return time.monotonic() - start
+    def _down(self) -> bool:
+        down_until = self._down_until
+        return down_until is not None and time.monotonic() < down_until
+
+    def _refuse_if_closed(self) -> None:
         if self.on_redis_error == "closed":
             raise RedisUnavailable(
                 f"rate limiter {self.key!r}: Redis is unavailable and the limiter fails closed "
                 "(nothing was sent)",
                 attempts=0,
             )
-        remaining = None if timeout is None else max(timeout - (time.monotonic() - start), 0.0)
-        self._fallback.acquire(timeout=remaining)
-        return time.monotonic() - start
+
+    async def _acquire(self, timeout: float | None) -> float:
+        """`acquire`: the seconds waited."""
+        start = time.monotonic()
+        deadline = None if timeout is None else start + timeout
+        while True:
+            if self._down():
+                self._refuse_if_closed()
+                if self.on_redis_error == "local":
+                    left = None if timeout is None else max(timeout - (time.monotonic() - start), 0)
+                    await _settle(self._fallback.acquire(timeout=left))
+                return time.monotonic() - start
+            try:
+                reply = await _settle(self._script(deadline))
+            except _DeadlineCut:
+                raise RateLimitTimeout(timeout or 0.0, time.monotonic() - start) from None
+            except self._redis.errors as exc:
+                self._redis_failed(exc)
+                continue
+            wait = self._answered(reply)
+            if wait == 0.0:
+                return time.monotonic() - start
+            now = time.monotonic()
+            if deadline is not None and now + wait > deadline:
+                raise RateLimitTimeout(deadline - start, now + wait - start)
+            await _settle(self._sleep(wait + _WAKE_SLACK))
+
+    async def _try_acquire(self) -> bool:
+        """`try_acquire`: one script, no sleeping."""
+        if not self._down():
+            try:
+                reply = await _settle(self._script(None))
+            except self._redis.errors as exc:
+                self._redis_failed(exc)
+            else:
+                return self._answered(reply) == 0.0
+        self._refuse_if_closed()
+        return self.on_redis_error == "open" or self._fallback.try_acquire()
+
+
+class RedisRateLimiter(_RedisLimiterCore):
+    """At most ``rate`` admissions per ``per`` seconds across every process sharing ``key``.
+
+    ``redis_client_or_url``: a `redis.Redis` or a ``redis://`` URL (see `BoundedRedis`).
+    ``key`` names the shared log (one per limited account, e.g. ``"rtc:qps:" + access_key_id``).
+    ``rate`` below 1 means one admission per ``per / rate`` seconds, as for `RateLimiter`.
+    ``margin``, ``on_redis_error``, ``fallback_rate``, ``redis_timeout`` and ``retry_interval``:
+    see the module's docstring. Thread-safe; build one per process (it is not picklable).
+    """
+
+    _redis: BoundedRedis
+
+    def __init__(
+        self,
+        redis_client_or_url: redis.Redis | str,
+        *,
+        key: str,
+        rate: float = 60,
+        per: float = 1.0,
+        margin: float = DEFAULT_MARGIN,
+        on_redis_error: OnRedisError = "local",
+        fallback_rate: float | None = None,
+        redis_timeout: float = DEFAULT_REDIS_TIMEOUT,
+        retry_interval: float = DEFAULT_RETRY_INTERVAL,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> None:
+        super().__init__(key, rate, per, margin, on_redis_error, retry_interval)
+        self._redis = BoundedRedis(redis_client_or_url, timeout=redis_timeout)
+        self._fallback = RateLimiter(fallback_rate or rate, per)
+        self._sleep = sleep
+
+    def close(self) -> None:
+        """Close the Redis client it built from a URL (a client passed in is left open)."""
+        self._redis.close()
 
     def acquire(self, timeout: float | None = None) -> float:
         """Block until one request may go; return the seconds waited.
@@ -335,40 +454,9 @@ class RedisRateLimiter:
         With a ``timeout`` it never blocks past it: `RateLimitTimeout` at once when the next
         slot lies beyond it, or when Redis has not answered by then. When Redis fails, see
         ``on_redis_error`` (`RedisUnavailable` when failing closed)."""
-        start = time.monotonic()
-        deadline = None if timeout is None else start + timeout
-        while True:
-            down_until = self._down_until
-            if down_until is not None and time.monotonic() < down_until:
-                return self._degraded(timeout, start)
-            try:
-                wait = self._try(deadline)
-            except _DeadlineCut:
-                raise RateLimitTimeout(timeout or 0.0, time.monotonic() - start) from None
-            except self._redis.errors as exc:
-                self._redis_failed(exc)
-                continue
-            self._redis_answered()
-            if wait == 0.0:
-                return time.monotonic() - start
-            now = time.monotonic()
-            if deadline is not None and now + wait > deadline:
-                raise RateLimitTimeout(deadline - start, now + wait - start)
-            self._sleep(wait + _WAKE_SLACK)
+        return _blocking(self._acquire(timeout))
 
     def try_acquire(self) -> bool:
         """Admit one request if a slot is free now: one Redis round trip (bounded by
         ``redis_timeout``), no sleeping. When Redis fails, ``on_redis_error`` applies."""
-        down_until = self._down_until
-        if down_until is None or time.monotonic() >= down_until:
-            try:
-                wait = self._try(None)
-            except self._redis.errors as exc:
-                self._redis_failed(exc)
-            else:
-                self._redis_answered()
-                return wait == 0.0
-        if self.on_redis_error == "local":
-            return self._fallback.try_acquire()
-        self._degraded(None, time.monotonic())  # "open" admits, "closed" raises
-        return True
+        return _blocking(self._try_acquire())

@@ -52,10 +52,11 @@ def running_duplicate_start(version: str) -> str:
 
 
 @cache
-def client_class(version: str) -> type[Any]:
-    """The client class generated for `version` (rtc_startrecord.<module>.RtcClient)."""
+def client_class(version: str, name: str = "RtcClient") -> type[Any]:
+    """The client class generated for `version`: rtc_startrecord.<module>.RtcClient, or its
+    AsyncRtcClient with `name="AsyncRtcClient"`."""
     module = importlib.import_module(f"rtc_startrecord.{VERSIONS[check_version(version)]}")
-    return module.RtcClient  # type: ignore[no-any-return]
+    return getattr(module, name)  # type: ignore[no-any-return]
 
 
 @attrs.frozen

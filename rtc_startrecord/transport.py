@@ -52,6 +52,7 @@ __all__ = [
     "RetryPolicy",
     "Signer",
     "Transport",
+    "attempt_timeout",
     "encode_query",
     "parse_envelope",
     "retry_after_seconds",
@@ -104,11 +105,7 @@ class Transport:
             )
         self.endpoint = f"{parts.scheme}://{parts.netloc}"
         self.host = parts.netloc  # what the Host header carries, and so what is signed
-        self.timeout = (
-            timeout
-            if isinstance(timeout, urllib3.Timeout)
-            else urllib3.Timeout(connect=min(timeout, 10.0), read=timeout)
-        )
+        self.timeout = attempt_timeout(timeout)
         pool_kw: dict[str, Any] = {"maxsize": pool_maxsize, "retries": False, "block": False}
         self._pool: urllib3.PoolManager = (
             urllib3.ProxyManager(proxy, **pool_kw) if proxy else urllib3.PoolManager(**pool_kw)
@@ -266,6 +263,14 @@ class Transport:
 
 class _Overflow(Exception):
     """The answer passed the size cap (turned into ResponseTooLarge by the loop)."""
+
+
+def attempt_timeout(timeout: float | urllib3.Timeout) -> urllib3.Timeout:
+    """One attempt's timeouts from the client's `timeout`: seconds mean that long to read and
+    at most 10 s of it to connect (both shells read the connect and read parts)."""
+    if isinstance(timeout, urllib3.Timeout):
+        return timeout
+    return urllib3.Timeout(connect=min(timeout, 10.0), read=timeout)
 
 
 def _within(timeout: urllib3.Timeout, remaining: float) -> urllib3.Timeout:

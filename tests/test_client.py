@@ -7,6 +7,8 @@ envelope chosen by the test. Backoffs and timeouts are tiny so the file stays fa
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import logging
 import pickle
@@ -17,14 +19,17 @@ import uuid
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl
 
 import pytest
 import urllib3
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 import rtc_startrecord as rs
 from rtc_startrecord import signing
+from rtc_startrecord.ratelimit import RateLimiter
 from rtc_startrecord.simulator.server import WSGIServer
 
 if TYPE_CHECKING:
@@ -162,7 +167,7 @@ def serve() -> Iterator[Callable[..., tuple[FakeRtc, WSGIServer]]]:
         server.stop()
 
 
-def make_client(url: str, **kw: Any) -> rs.RtcClient:
+def make_sync_client(url: str, **kw: Any) -> rs.RtcClient:
     options: dict[str, Any] = {
         "region": REGION, "timeout": 2.0, "backoff_base": 0.01, "backoff_cap": 0.05, "qps": None,
     }  # fmt: skip
@@ -172,6 +177,67 @@ def make_client(url: str, **kw: Any) -> rs.RtcClient:
     made = rs.RtcClient(creds, endpoint=url, **options)
     assert isinstance(made, rs.RtcClient)
     return made
+
+
+class Blocking:
+    """An `AsyncRtcClient` driven from a test's thread through an anyio blocking portal (one
+    event loop for the client's life), so one test body checks both clients' behaviour."""
+
+    def __init__(self, client: rs.AsyncRtcClient, portal: BlockingPortal) -> None:
+        self._client = client
+        self._portal = portal
+        self._transport = client._transport
+        self._policy = client._policy
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._client, name)
+        if not inspect.iscoroutinefunction(value):
+            return value
+        return lambda *args, **kw: self._portal.call(partial(value, *args, **kw))
+
+    def __repr__(self) -> str:
+        return repr(self._client)
+
+    def with_options(self, **kw: Any) -> Blocking:
+        return Blocking(self._client.with_options(**kw), self._portal)
+
+    def close(self) -> None:
+        self._portal.call(self._client.aclose)
+
+    def __enter__(self) -> Blocking:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# The client under test, typed as the sync client (the async one behind `Blocking` answers alike).
+MakeClient = Callable[..., rs.RtcClient]
+
+
+@pytest.fixture(params=["sync", "async"])
+def make_client(request: pytest.FixtureRequest) -> Iterator[MakeClient]:
+    """Builds the client under test: the sync one, or the async one behind `Blocking`."""
+    if request.param == "sync":
+        yield make_sync_client
+        return
+    with start_blocking_portal("asyncio") as portal:
+
+        def make(url: str, **kw: Any) -> Any:
+            options: dict[str, Any] = {
+                "region": REGION, "timeout": 2.0, "backoff_base": 0.01, "backoff_cap": 0.05,
+                "qps": None,
+            }  # fmt: skip
+            options.update(kw)
+            creds = options.pop("credentials", None) or rs.Credentials(AK, SK)
+            client = portal.call(partial(_build_async, creds, url, options))
+            return Blocking(client, portal)
+
+        yield make
+
+
+async def _build_async(creds: rs.Credentials, url: str, options: dict[str, Any]) -> Any:
+    return rs.AsyncRtcClient(creds, endpoint=url, **options)
 
 
 def closed_port() -> int:
@@ -189,7 +255,7 @@ def assert_all_verified(app: FakeRtc) -> None:
 # ------------------------------------------------------------------------------ success
 
 
-def test_start_record_success_is_typed_and_well_formed(serve: Any) -> None:
+def test_start_record_success_is_typed_and_well_formed(serve: Any, make_client: MakeClient) -> None:
     app, server = serve()
     with make_client(server.url) as client:
         resp = client.start_record(cast(Any, dict(START, RecordMode=0)))
@@ -210,7 +276,7 @@ def test_start_record_success_is_typed_and_well_formed(serve: Any) -> None:
     assert "x-date" in hit.headers and "x-content-sha256" in hit.headers
 
 
-def test_model_request_is_sent_like_the_dict(serve: Any) -> None:
+def test_model_request_is_sent_like_the_dict(serve: Any, make_client: MakeClient) -> None:
     app, server = serve()
     model = rs.from_wire(rs.StartRecordRequest, dict(START, RecordMode=1))
     with make_client(server.url) as client:
@@ -219,7 +285,7 @@ def test_model_request_is_sent_like_the_dict(serve: Any) -> None:
     assert_all_verified(app)
 
 
-def test_stop_and_update_share_the_path(serve: Any) -> None:
+def test_stop_and_update_share_the_path(serve: Any, make_client: MakeClient) -> None:
     app, server = serve()
     with make_client(server.url) as client:
         stop = client.stop_record(STOP)
@@ -233,7 +299,7 @@ def test_stop_and_update_share_the_path(serve: Any) -> None:
     assert_all_verified(app)
 
 
-def test_get_record_task_is_a_signed_get_without_body(serve: Any) -> None:
+def test_get_record_task_is_a_signed_get_without_body(serve: Any, make_client: MakeClient) -> None:
     golden = envelope("GetRecordTask", result={"RecordTask": {"StartTime": 1, "Status": 2}})
     app, server = serve(lambda hit, n: Reply(body=golden))
     with make_client(server.url) as client:
@@ -252,7 +318,9 @@ def test_get_record_task_is_a_signed_get_without_body(serve: Any) -> None:
     assert "content-length" not in hit.headers or hit.headers["content-length"] == "0"
 
 
-def test_unknown_enum_value_and_extra_keys_in_responses_are_kept(serve: Any) -> None:
+def test_unknown_enum_value_and_extra_keys_in_responses_are_kept(
+    serve: Any, make_client: MakeClient
+) -> None:
     body = envelope(
         "GetRecordTask",
         result={
@@ -292,7 +360,7 @@ def test_unknown_enum_value_and_extra_keys_in_responses_are_kept(serve: Any) -> 
     ],
 )
 def test_error_envelope_raises_rtc_api_error(
-    serve: Any, status: int, code: str, code_n: int | None
+    serve: Any, status: int, code: str, code_n: int | None, make_client: MakeClient
 ) -> None:
     body = envelope(error=(code, code_n, "it went wrong"), request_id="req-123")
     app, server = serve(lambda hit, n: Reply(status, body))
@@ -310,7 +378,7 @@ def test_error_envelope_raises_rtc_api_error(
     assert len(app.hits) == 1  # a 4xx (or a 200 error) is final: no retry
 
 
-def test_500_then_success_is_retried(serve: Any) -> None:
+def test_500_then_success_is_retried(serve: Any, make_client: MakeClient) -> None:
     def handler(hit: Hit, n: int) -> Reply:
         if n == 1:
             return Reply(500, envelope(error=("InternalError", 100014, "boom")))
@@ -323,7 +391,9 @@ def test_500_then_success_is_retried(serve: Any) -> None:
     assert_all_verified(app)
 
 
-def test_500_until_attempts_run_out_raises_the_last_envelope(serve: Any) -> None:
+def test_500_until_attempts_run_out_raises_the_last_envelope(
+    serve: Any, make_client: MakeClient
+) -> None:
     body = envelope(error=("InternalError", 100014, "boom"))
     app, server = serve(lambda hit, n: Reply(500, body))
     with make_client(server.url, max_attempts=3) as client, pytest.raises(rs.RtcApiError) as info:
@@ -341,13 +411,24 @@ class SleepRecorder:
         self.delays.append(seconds)
         time.sleep(seconds)
 
+    async def asleep(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        await asyncio.sleep(seconds)
 
-def test_429_is_retried_with_backoff(serve: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def install(self, client: Any, monkeypatch: pytest.MonkeyPatch) -> SleepRecorder:
+        """Record the transport's sleeps (a blocking or an async one, as the client has)."""
+        is_async = inspect.iscoroutinefunction(client._transport._sleep)
+        monkeypatch.setattr(client._transport, "_sleep", self.asleep if is_async else self)
+        return self
+
+
+def test_429_is_retried_with_backoff(
+    serve: Any, monkeypatch: pytest.MonkeyPatch, make_client: MakeClient
+) -> None:
     app, server = serve()
     server.faults.throttle(count=2)  # HTTP 429 + FlowLimitExceeded.QPSOverLimit envelope
     with make_client(server.url, max_attempts=3, backoff_base=0.01, backoff_cap=1.0) as client:
-        sleeps = SleepRecorder()
-        monkeypatch.setattr(client._transport, "_sleep", sleeps)
+        sleeps = SleepRecorder().install(client, monkeypatch)
         assert client.start_record(START).result == "ok"
     assert [k for k, _ in server.faults.history] == ["throttle", "throttle"]
     assert len(app.hits) == 1  # the two throttled requests never reached the app
@@ -357,7 +438,9 @@ def test_429_is_retried_with_backoff(serve: Any, monkeypatch: pytest.MonkeyPatch
     assert 0 <= sleeps.delays[1] <= 0.02
 
 
-def test_429_honours_retry_after(serve: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_429_honours_retry_after(
+    serve: Any, monkeypatch: pytest.MonkeyPatch, make_client: MakeClient
+) -> None:
     def handler(hit: Hit, n: int) -> Reply:
         if n == 1:
             body = envelope(error=("FlowLimitExceeded.QPSOverLimit", 100018, "slow down"))
@@ -366,14 +449,13 @@ def test_429_honours_retry_after(serve: Any, monkeypatch: pytest.MonkeyPatch) ->
 
     app, server = serve(handler)
     with make_client(server.url) as client:
-        sleeps = SleepRecorder()
-        monkeypatch.setattr(client._transport, "_sleep", sleeps)
+        sleeps = SleepRecorder().install(client, monkeypatch)
         assert client.start_record(START).result == "ok"
     assert sleeps.delays and sleeps.delays[0] >= 0.05
     assert len(app.hits) == 2
 
 
-def test_flow_limit_envelope_with_200_is_retried(serve: Any) -> None:
+def test_flow_limit_envelope_with_200_is_retried(serve: Any, make_client: MakeClient) -> None:
     def handler(hit: Hit, n: int) -> Reply:
         if n == 1:
             return Reply(200, envelope(error=("FlowLimitExceeded.QPSOverLimit", None, "qps")))
@@ -385,7 +467,7 @@ def test_flow_limit_envelope_with_200_is_retried(serve: Any) -> None:
     assert len(app.hits) == 2
 
 
-def test_throttled_until_attempts_run_out(serve: Any) -> None:
+def test_throttled_until_attempts_run_out(serve: Any, make_client: MakeClient) -> None:
     app, server = serve()
     server.faults.throttle(count=5)
     with make_client(server.url, max_attempts=2) as client, pytest.raises(rs.RtcApiError) as info:
@@ -396,7 +478,9 @@ def test_throttled_until_attempts_run_out(serve: Any) -> None:
     assert not app.hits
 
 
-def test_connection_refused_is_a_transport_error_after_bounded_attempts() -> None:
+def test_connection_refused_is_a_transport_error_after_bounded_attempts(
+    make_client: MakeClient,
+) -> None:
     client = make_client(f"http://127.0.0.1:{closed_port()}", max_attempts=3)
     started = time.monotonic()
     with client, pytest.raises(rs.TransportError) as info:
@@ -408,7 +492,9 @@ def test_connection_refused_is_a_transport_error_after_bounded_attempts() -> Non
     assert elapsed < 2.0
 
 
-def test_read_timeout_is_a_transport_error_after_bounded_attempts(serve: Any) -> None:
+def test_read_timeout_is_a_transport_error_after_bounded_attempts(
+    serve: Any, make_client: MakeClient
+) -> None:
     app, server = serve(lambda hit, n: Reply(sleep=5.0))
     client = make_client(server.url, timeout=0.2, max_attempts=2)
     started = time.monotonic()
@@ -421,7 +507,7 @@ def test_read_timeout_is_a_transport_error_after_bounded_attempts(serve: Any) ->
     assert 0.4 <= elapsed < 1.5
 
 
-def test_total_timeout_bounds_all_attempts(serve: Any) -> None:
+def test_total_timeout_bounds_all_attempts(serve: Any, make_client: MakeClient) -> None:
     app, server = serve(lambda hit, n: Reply(sleep=5.0))
     # The per-attempt read timeout (1 s) is longer than the whole budget (0.5 s): the budget wins.
     client = make_client(server.url, timeout=1.0, max_attempts=10, total_timeout=0.5)
@@ -461,7 +547,9 @@ class TaskStore:
         return Reply()
 
 
-def test_read_timeout_then_task_already_exists_is_task_may_already_exist(serve: Any) -> None:
+def test_read_timeout_then_task_already_exists_is_task_may_already_exist(
+    serve: Any, make_client: MakeClient
+) -> None:
     store = TaskStore(first=Reply(sleep=5.0))
     app, server = serve(store)
     with (
@@ -477,7 +565,7 @@ def test_read_timeout_then_task_already_exists_is_task_may_already_exist(serve: 
 
 
 def test_dropped_connection_then_task_already_exists_is_task_may_already_exist(
-    serve: Any,
+    serve: Any, make_client: MakeClient
 ) -> None:
     # The drop fault closes the connection after the request was read, before the app: the
     # store is seeded with the task, as if the dropped request had been carried out.
@@ -491,7 +579,9 @@ def test_dropped_connection_then_task_already_exists_is_task_may_already_exist(
     assert len(app.hits) == 1
 
 
-def test_html_502_then_task_already_exists_is_task_may_already_exist(serve: Any) -> None:
+def test_html_502_then_task_already_exists_is_task_may_already_exist(
+    serve: Any, make_client: MakeClient
+) -> None:
     store = TaskStore()
     store.tasks.add("task1")
     _app, server = serve(store)
@@ -500,7 +590,9 @@ def test_html_502_then_task_already_exists_is_task_may_already_exist(serve: Any)
         client.start_record(START)
 
 
-def test_stop_timeout_then_not_found_is_stop_may_have_succeeded(serve: Any) -> None:
+def test_stop_timeout_then_not_found_is_stop_may_have_succeeded(
+    serve: Any, make_client: MakeClient
+) -> None:
     store = TaskStore(first=Reply(sleep=5.0))
     store.tasks.add("task1")
     app, server = serve(store)
@@ -516,7 +608,9 @@ def test_stop_timeout_then_not_found_is_stop_may_have_succeeded(serve: Any) -> N
     assert len(app.hits) == 2
 
 
-def test_plain_task_already_exists_is_not_the_ambiguous_subclass(serve: Any) -> None:
+def test_plain_task_already_exists_is_not_the_ambiguous_subclass(
+    serve: Any, make_client: MakeClient
+) -> None:
     store = TaskStore()
     store.tasks.add("task1")
     _app, server = serve(store)
@@ -526,7 +620,9 @@ def test_plain_task_already_exists_is_not_the_ambiguous_subclass(serve: Any) -> 
     assert info.value.code == "InvalidParameter.TaskAlreadyExists"
 
 
-def test_throttle_then_task_already_exists_is_not_ambiguous(serve: Any) -> None:
+def test_throttle_then_task_already_exists_is_not_ambiguous(
+    serve: Any, make_client: MakeClient
+) -> None:
     # A 429 envelope is an answer: the request did not run, so no ambiguity.
     store = TaskStore()
     store.tasks.add("task1")
@@ -537,7 +633,7 @@ def test_throttle_then_task_already_exists_is_not_ambiguous(serve: Any) -> None:
     assert type(info.value) is rs.RtcApiError
 
 
-def test_stop_not_found_without_ambiguity_is_plain(serve: Any) -> None:
+def test_stop_not_found_without_ambiguity_is_plain(serve: Any, make_client: MakeClient) -> None:
     _app, server = serve(TaskStore())
     with make_client(server.url) as client, pytest.raises(rs.RtcApiError) as info:
         client.stop_record(STOP)
@@ -548,7 +644,7 @@ def test_stop_not_found_without_ambiguity_is_plain(serve: Any) -> None:
 # ------------------------------------------------------------------------------ non-envelopes
 
 
-def test_html_502_is_retried_then_unexpected_response(serve: Any) -> None:
+def test_html_502_is_retried_then_unexpected_response(serve: Any, make_client: MakeClient) -> None:
     app, server = serve()
     server.faults.error(502, count=3)
     with (
@@ -567,7 +663,7 @@ def test_html_502_is_retried_then_unexpected_response(serve: Any) -> None:
     assert "502" in str(err)
 
 
-def test_html_502_once_then_success(serve: Any) -> None:
+def test_html_502_once_then_success(serve: Any, make_client: MakeClient) -> None:
     app, server = serve()
     server.faults.error(502)
     with make_client(server.url) as client:
@@ -575,7 +671,7 @@ def test_html_502_once_then_success(serve: Any) -> None:
     assert len(app.hits) == 1
 
 
-def test_non_envelope_4xx_is_not_retried(serve: Any) -> None:
+def test_non_envelope_4xx_is_not_retried(serve: Any, make_client: MakeClient) -> None:
     _app, server = serve()
     server.faults.error(404, count=3)
     with make_client(server.url) as client, pytest.raises(rs.UnexpectedResponse) as info:
@@ -595,15 +691,23 @@ def _max_in_any_window(times: list[float], width: float) -> int:
 
 def test_limiter_holds_a_threaded_burst_to_60_per_second(serve: Any) -> None:
     app, server = serve()
-    client = make_client(server.url, qps=60.0, pool_maxsize=8)
+    # The admission stamps are the limiter's own clock readings (a reading taken after acquire
+    # returns may be late by a thread switch): each thread's last reading is its admission.
+    last_reading = threading.local()
+
+    def clock() -> float:
+        last_reading.value = time.monotonic()
+        return float(last_reading.value)
+
+    limiter = RateLimiter(60.0, clock=clock)
+    client = make_sync_client(server.url, pool_maxsize=8, limiter=limiter)
+    assert client._transport.limiter is limiter
     admitted: list[float] = []
-    limiter = client._transport.limiter
-    assert limiter is not None
     acquire = limiter.acquire
 
     def recording_acquire(timeout: float | None = None) -> float:
         waited = acquire(timeout)
-        admitted.append(time.monotonic())
+        admitted.append(last_reading.value)
         return waited
 
     limiter.acquire = recording_acquire  # type: ignore[method-assign]
@@ -640,7 +744,7 @@ def test_limiter_holds_a_threaded_burst_to_60_per_second(serve: Any) -> None:
 
 
 def test_signature_is_recomputed_for_every_attempt(
-    serve: Any, monkeypatch: pytest.MonkeyPatch
+    serve: Any, monkeypatch: pytest.MonkeyPatch, make_client: MakeClient
 ) -> None:
     now = time.time()
     dates = iter([signing.x_date_now(now - 20), signing.x_date_now(now - 10)])
@@ -660,7 +764,7 @@ def test_signature_is_recomputed_for_every_attempt(
     assert first.body == second.body
 
 
-def test_session_token_is_sent_and_signed(serve: Any) -> None:
+def test_session_token_is_sent_and_signed(serve: Any, make_client: MakeClient) -> None:
     app, server = serve()
     creds = rs.Credentials(AK, SK, TOKEN)
     with make_client(server.url, credentials=creds) as client:
@@ -675,7 +779,10 @@ def test_session_token_is_sent_and_signed(serve: Any) -> None:
 
 
 def test_secrets_never_leak(
-    serve: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    serve: Any,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    make_client: MakeClient,
 ) -> None:
     def handler(hit: Hit, n: int) -> Reply:
         if n == 1:
@@ -723,7 +830,9 @@ def test_secrets_never_leak(
 # ------------------------------------------------------------------------------ options
 
 
-def test_with_options_shares_the_pool_and_applies_overrides(serve: Any) -> None:
+def test_with_options_shares_the_pool_and_applies_overrides(
+    serve: Any, make_client: MakeClient
+) -> None:
     slow = threading.Event()
 
     def handler(hit: Hit, n: int) -> Reply:
@@ -754,7 +863,7 @@ def test_with_options_shares_the_pool_and_applies_overrides(serve: Any) -> None:
 
 def test_client_is_a_context_manager_that_releases_the_pool(serve: Any) -> None:
     _app, server = serve()
-    with make_client(server.url) as client:
+    with make_sync_client(server.url) as client:
         assert isinstance(client, rs.RtcClient)
         client.start_record(START)
         assert len(client._transport._pool.pools) == 1
@@ -765,7 +874,7 @@ def test_client_is_a_context_manager_that_releases_the_pool(serve: Any) -> None:
 
 
 def test_invalid_request_is_rejected_before_any_socket(
-    serve: Any, monkeypatch: pytest.MonkeyPatch
+    serve: Any, monkeypatch: pytest.MonkeyPatch, make_client: MakeClient
 ) -> None:
     app, server = serve()
     calls: list[Any] = []
@@ -801,7 +910,9 @@ def test_invalid_request_is_rejected_before_any_socket(
     assert not calls and not app.hits
 
 
-def test_warnings_do_not_block_and_are_logged(serve: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_warnings_do_not_block_and_are_logged(
+    serve: Any, caplog: pytest.LogCaptureFixture, make_client: MakeClient
+) -> None:
     app, server = serve()
     caplog.set_level(logging.WARNING, logger="rtc_startrecord")
     with make_client(server.url) as client:
@@ -810,7 +921,7 @@ def test_warnings_do_not_block_and_are_logged(serve: Any, caplog: pytest.LogCapt
     assert "R27" in caplog.text
 
 
-def test_wrong_input_types_are_type_errors(serve: Any) -> None:
+def test_wrong_input_types_are_type_errors(serve: Any, make_client: MakeClient) -> None:
     app, server = serve()
     with make_client(server.url) as client:
         # wrong on purpose: mypy rejects these arguments, the client must too at run time
@@ -828,7 +939,7 @@ def _task_reply(task: dict[str, Any]) -> Reply:
     return Reply(body=envelope("GetRecordTask", result={"RecordTask": task}))
 
 
-def test_wait_for_task_polls_until_the_status(serve: Any) -> None:
+def test_wait_for_task_polls_until_the_status(serve: Any, make_client: MakeClient) -> None:
     statuses = [1, 1, 2]
     app, server = serve(lambda hit, n: _task_reply({"Status": statuses[min(n, 3) - 1]}))
     with make_client(server.url) as client:
@@ -839,13 +950,13 @@ def test_wait_for_task_polls_until_the_status(serve: Any) -> None:
     assert all(h.method == "GET" for h in app.hits)
 
 
-def test_wait_for_task_sees_an_early_end(serve: Any) -> None:
+def test_wait_for_task_sees_an_early_end(serve: Any, make_client: MakeClient) -> None:
     _app, server = serve(lambda hit, n: _task_reply({"Status": 3, "StopReason": "IdleTimeOut"}))
     with make_client(server.url) as client, pytest.raises(rs.TaskEndedEarly, match="IdleTimeOut"):
         client.wait_for_task("app1", "room1", "task1", status=2, timeout=1.0, interval=0.01)
 
 
-def test_wait_for_task_times_out_even_without_a_status(serve: Any) -> None:
+def test_wait_for_task_times_out_even_without_a_status(serve: Any, make_client: MakeClient) -> None:
     # Status is optional in RecordTask: a missing one used to crash the message with int(None).
     _app, server = serve(lambda hit, n: _task_reply({"StartTime": 1}))
     with make_client(server.url) as client, pytest.raises(rs.WaitTimeout, match="none"):

@@ -86,7 +86,12 @@ def test_each_name_resolves(name: str) -> None:
 
 def test_the_top_level_names_are_the_default_versions() -> None:
     default = importlib.import_module(f"rtc_startrecord.{VERSIONS[DEFAULT_VERSION]}")
-    for name in [*NAMES[DEFAULT_VERSION], *DICT_NAMES[DEFAULT_VERSION], "RtcClient"]:
+    for name in [
+        *NAMES[DEFAULT_VERSION],
+        *DICT_NAMES[DEFAULT_VERSION],
+        "RtcClient",
+        "AsyncRtcClient",
+    ]:
         assert getattr(rs, name) is getattr(default, name), name
 
 
@@ -97,9 +102,10 @@ def test_each_version_module_exports_its_models_dicts_and_client(version: str) -
     module = importlib.import_module(f"rtc_startrecord.{module_name}")
     names = literal_all(path)
     assert names == module.__all__
-    assert set(names) == {*NAMES[version], *DICT_NAMES[version], "API_VERSION", "RtcClient"}
+    clients = {"RtcClient", "AsyncRtcClient"}
+    assert set(names) == {*NAMES[version], *DICT_NAMES[version], "API_VERSION", *clients}
     bound = type_checking_imports(path)
-    assert [n for n in names if n not in bound and n != "RtcClient"] == []
+    assert [n for n in names if n not in bound and n not in clients] == []
     dicts = importlib.import_module(f"rtc_startrecord_models.{module_name}.dicts")
     models = importlib.import_module(f"rtc_startrecord_models.{module_name}")
     for name in names:

@@ -40,6 +40,17 @@ FORBIDDEN: dict[str, set[str]] = {
 }
 
 
+# Modules that belong to another part's layer: the sync/async twins and their shared core.
+LAYER_OF = {
+    "client_core": "client",
+    "client_async": "client",
+    "attempts": "transport",
+    "transport_async": "transport",
+    "http_fast": "transport",
+    "ratelimit_redis_async": "ratelimit_redis",
+}
+
+
 def _part(module: str) -> str:
     """`rtc_startrecord.rules.layout` -> `rules`; a version module -> `client` (its layer)."""
     name = module.split(".")[1] if "." in module else ""
@@ -49,7 +60,7 @@ def _part(module: str) -> str:
         return "simulator.dashboard"
     if (name.startswith("v") and name[1:5].isdigit()) or name == "_versions":
         return "client"
-    return name
+    return LAYER_OF.get(name, name)
 
 
 def _imports(path: Path) -> set[str]:

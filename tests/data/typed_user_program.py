@@ -155,3 +155,21 @@ assert_type(receiver.wait_for(1, timeout=0.1), list[callbacks.Event])
 
 def test_uses_the_fixtures(rtc_client: rs.RtcClient, rtc_simulator: Simulator) -> None:
     assert_type(rtc_client.start_record(top), rs.StartRecordResponse)
+
+
+# -- the async client: the same types, as coroutines --------------------------------------------
+async def use_async_client() -> None:
+    aclient = rs.AsyncRtcClient(rs.Credentials("ak", "sk"), version="2023-11-01", qps=None)
+    assert_type(aclient, v2023_11_01.AsyncRtcClient)
+    async with aclient:
+        got = await aclient.get_record_task({"AppId": "a", "RoomId": "r", "TaskId": "t"})
+        assert_type(got, GetRecordTaskResponse)
+        atask = await aclient.wait_for_task("a", "r", "t", status=2, timeout=5)
+        assert_type(atask, v2023_11_01.RecordTask)
+        raw = await aclient.call_raw("GetRecordTask", {"AppId": "a", "RoomId": "r", "TaskId": "t"})
+        assert_type(raw, rs.RawResponse)
+    default = rs.AsyncRtcClient(qps=None, limiter=rs.AsyncRateLimiter(60))
+    assert_type(default, rs.AsyncRtcClient)
+    assert_type(await default.start_record({"AppId": "a", "RoomId": "r", "TaskId": "t"}),
+                rs.StartRecordResponse)  # fmt: skip
+    await default.aclose()
