@@ -41,6 +41,7 @@ from .attempts import (
     retry_after_seconds,
 )
 from .errors import RtcError
+from .http_fast import use_fast_headers
 from .ratelimit import Limiter, RateLimiter
 
 # The sans-I/O names, importable from here as before this module became a shell.
@@ -152,7 +153,9 @@ class Transport:
         if not self._use_direct:
             return self._pool.request(method, url, **kwargs)
         if self._direct is None:
-            self._direct = self._pool.connection_from_url(self.endpoint)
+            # http_fast: the stdlib's header parsing without its email parser for plain
+            # headers, and a small body sent with its headers in one write (no proxy only).
+            self._direct = use_fast_headers(self._pool.connection_from_url(self.endpoint))
         return self._direct.urlopen(method, target, assert_same_host=False, **kwargs)
 
     def exchange(
