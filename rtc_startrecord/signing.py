@@ -126,9 +126,24 @@ def signing_host(host: str) -> str:
     return host
 
 
+_X_DATE_FORMAT: Final = "%Y%m%dT%H%M%SZ"
+# The last whole second formatted and its text: every signature within one second reuses it.
+_last_x_date: tuple[int, str] = (-1, "")
+
+
 def x_date_now(now: float | None = None) -> str:
     """The current UTC time (or ``now``, a Unix time) as ``YYYYMMDDTHHMMSSZ``."""
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
+    global _last_x_date
+    t = time.time() if now is None else now
+    if not 0 <= t < 1e11:  # before 1970 (gmtime floors, int() would not), or not a time at all
+        return time.strftime(_X_DATE_FORMAT, time.gmtime(t))
+    second = int(t)
+    last = _last_x_date
+    if last[0] == second:
+        return last[1]
+    text = time.strftime(_X_DATE_FORMAT, time.gmtime(second))
+    _last_x_date = (second, text)
+    return text
 
 
 # --------------------------------------------------------------------------------------------------
@@ -256,6 +271,9 @@ def _string_to_sign(x_date: str, scope: str, canonical_request: str) -> str:
     return f"{ALGORITHM}\n{x_date}\n{scope}\n{digest}"
 
 
+_last_valid_x_date = ""  # the last x_date that passed the check (most calls repeat it)
+
+
 def sign_details(
     method: str,
     host: str,
@@ -277,8 +295,11 @@ def sign_details(
     caller's headers in their spelling and order; ``body`` the exact bytes to send; ``x_date`` the
     request time as ``YYYYMMDDTHHMMSSZ``. An empty ``session_token`` counts as none.
     """
-    if _X_DATE_RE.fullmatch(x_date) is None:
-        raise ValueError(f"x_date must look like 20201201T093000Z, got {x_date!r}")
+    global _last_valid_x_date
+    if x_date != _last_valid_x_date:
+        if _X_DATE_RE.fullmatch(x_date) is None:
+            raise ValueError(f"x_date must look like 20201201T093000Z, got {x_date!r}")
+        _last_valid_x_date = x_date
     body_hash = _sha256(body).hexdigest() if body else _EMPTY_SHA256
 
     out: dict[str, str] = {"Host": host}

@@ -70,6 +70,14 @@ def schema_problems(wire: Any, action: str, version: str = spec.DEFAULT_VERSION)
     try:
         if validator.is_valid(wire):
             return []
+    except (ValueError, TypeError) as exc:  # not JSON data at all (an object, a non-string key)
+        return [Problem(path="$", rule="schema.type", message=f"not JSON data: {exc}")]
+    return _schema_errors(validator, wire, version)
+
+
+def _schema_errors(validator: Any, wire: Any, version: str) -> list[Problem]:
+    """The problems of a wire dict that `validator.is_valid` refused."""
+    try:
         errors = list(validator.iter_errors(wire))
     except (ValueError, TypeError) as exc:  # not JSON data at all (an object, a non-string key)
         return [Problem(path="$", rule="schema.type", message=f"not JSON data: {exc}")]
@@ -174,13 +182,36 @@ def validate_wire(
 
     `check_encoding=False` leaves out `encoding_problems` for a caller that encodes the body
     itself and checks the bytes (the client)."""
-    problems = schema_problems(wire, action, version)
+    validator, runs = _prepared(action, version)
+    # The schema pass: `is_valid` alone on the common, valid path; the errors only when invalid.
+    try:
+        valid = validator.is_valid(wire)
+    except (ValueError, TypeError) as exc:  # not JSON data at all (an object, a non-string key)
+        problems = [Problem(path="$", rule="schema.type", message=f"not JSON data: {exc}")]
+    else:
+        problems = [] if valid else _schema_errors(validator, wire, version)
     if check_encoding:
         problems.extend(encoding_problems(wire))
-    if isinstance(wire, dict):
-        for check in rules.RULES[spec.rule_set(version)].get(action, ()):
-            problems.extend(check(wire))
+    if runs and isinstance(wire, dict):
+        ctx = rules.Ctx(wire)  # one per call, shared by the action's rules
+        for run in runs:
+            run(ctx)
+        if ctx.out:
+            problems.extend(ctx.out)
     return problems
+
+
+_PREPARED: dict[tuple[str, str], tuple[Any, tuple[rules.Runner, ...]]] = {}
+
+
+def _prepared(action: str, version: str) -> tuple[Any, tuple[rules.Runner, ...]]:
+    """(the compiled schema, the rules) of one action and version, looked up once."""
+    try:
+        return _PREPARED[action, version]
+    except KeyError:
+        found = (_validator(action, version), rules.RUNNERS[spec.rule_set(version)].get(action, ()))
+        _PREPARED[action, version] = found
+        return found
 
 
 def validate(

@@ -17,109 +17,118 @@ Severity, decided once here:
 
 from __future__ import annotations
 
-from ._base import Check
+from ._base import Check, Ctx, Runner, as_check
 from ._base import identity as stream_identity
 from ._base import streams as listed_streams
 from .control import (
     PUSH_ONLY_2020,
     PUSH_ONLY_2023_06,
-    encode_audio,
-    max_silence,
-    push_only,
-    sei_payload,
-    spatial_orientation,
-    sync_upload,
+    _encode_audio,
+    _max_silence,
+    _sei_payload,
+    _spatial_orientation,
+    _sync_upload,
+    push_only_runner,
 )
-from .layout import Corner, Geometry, layout_checks, mode_rules
-from .storage import file_formats, file_prefix, storage_config, vod_present
-from .streams import target_exclude, unique_index
+from .layout import Corner, Geometry, _mode_rules, layout_runners
+from .storage import _file_formats, _file_prefix, _storage_config, _vod_present
+from .streams import _target_exclude, _unique_index
 
 __all__ = [
     "RULES",
     "RULE_IDS",
+    "RUNNERS",
     "SCHEMA_RULES",
     "Check",
+    "Ctx",
     "RuleInfo",
+    "Runner",
     "listed_streams",
     "markdown",
     "schema_rule",
     "stream_identity",
 ]
 
-_START_2020, _UPDATE_2020 = layout_checks(Geometry.RATIO, Corner.PUSH_ONLY)
+_START_2020, _UPDATE_2020 = layout_runners(Geometry.RATIO, Corner.PUSH_ONLY)
 _START_RATIO, _UPDATE_RATIO = _START_2020, _UPDATE_2020
-_START_PIXEL_PUSH, _UPDATE_PIXEL_PUSH = layout_checks(Geometry.PIXEL, Corner.PUSH_ONLY)
-_START_PIXEL, _UPDATE_PIXEL = layout_checks(Geometry.PIXEL, Corner.DRAWN)
-_NONE: tuple[Check, ...] = ()
+_START_PIXEL_PUSH, _UPDATE_PIXEL_PUSH = layout_runners(Geometry.PIXEL, Corner.PUSH_ONLY)
+_START_PIXEL, _UPDATE_PIXEL = layout_runners(Geometry.PIXEL, Corner.DRAWN)
+_NONE: tuple[Runner, ...] = ()
 
 # Rule set (named by the version that introduced it; spec/versions.yaml maps each version to
-# one) -> action -> checks, in the order their problems are reported.
-RULES: dict[str, dict[str, tuple[Check, ...]]] = {
+# one) -> action -> rules, in the order their problems are reported. `validation.validate_wire`
+# runs them on one shared `Ctx` per call; `RULES` holds each as a stand-alone `Check`.
+RUNNERS: dict[str, dict[str, tuple[Runner, ...]]] = {
     "2020-12-01": {
         "StartRecord": (
-            unique_index,
-            target_exclude,
-            mode_rules,
+            _unique_index,
+            _target_exclude,
+            _mode_rules,
             _START_2020,
-            encode_audio,
-            push_only(PUSH_ONLY_2020),
-            spatial_orientation,
-            vod_present,
+            _encode_audio,
+            push_only_runner(PUSH_ONLY_2020),
+            _spatial_orientation,
+            _vod_present,
         ),
-        "UpdateRecord": (unique_index, _UPDATE_2020),
+        "UpdateRecord": (_unique_index, _UPDATE_2020),
         "StopRecord": _NONE,
         "GetRecordTask": _NONE,
     },
     "2022-06-01": {
         "StartRecord": (
-            unique_index,
-            target_exclude,
-            mode_rules,
+            _unique_index,
+            _target_exclude,
+            _mode_rules,
             _START_RATIO,
-            encode_audio,
-            storage_config,
-            file_formats,
-            file_prefix,
+            _encode_audio,
+            _storage_config,
+            _file_formats,
+            _file_prefix,
         ),
-        "UpdateRecord": (unique_index, _UPDATE_RATIO),
+        "UpdateRecord": (_unique_index, _UPDATE_RATIO),
         "StopRecord": _NONE,
         "GetRecordTask": _NONE,
     },
     "2023-06-01": {
         "StartRecord": (
-            unique_index,
-            target_exclude,
-            mode_rules,
+            _unique_index,
+            _target_exclude,
+            _mode_rules,
             _START_PIXEL_PUSH,
-            encode_audio,
-            push_only(PUSH_ONLY_2023_06),
-            sei_payload,
-            spatial_orientation,
-            storage_config,
-            file_formats,
-            file_prefix,
+            _encode_audio,
+            push_only_runner(PUSH_ONLY_2023_06),
+            _sei_payload,
+            _spatial_orientation,
+            _storage_config,
+            _file_formats,
+            _file_prefix,
         ),
-        "UpdateRecord": (unique_index, _UPDATE_PIXEL_PUSH),
+        "UpdateRecord": (_unique_index, _UPDATE_PIXEL_PUSH),
         "StopRecord": _NONE,
         "GetRecordTask": _NONE,
     },
     "2023-11-01": {
         "StartRecord": (
-            unique_index,
-            target_exclude,
-            mode_rules,
+            _unique_index,
+            _target_exclude,
+            _mode_rules,
             _START_PIXEL,
-            encode_audio,
-            sync_upload,
-            max_silence,
-            storage_config,
-            file_formats,
-            file_prefix,
+            _encode_audio,
+            _sync_upload,
+            _max_silence,
+            _storage_config,
+            _file_formats,
+            _file_prefix,
         ),
-        "UpdateRecord": (unique_index, _UPDATE_PIXEL),
+        "UpdateRecord": (_unique_index, _UPDATE_PIXEL),
         "StopRecord": _NONE,
         "GetRecordTask": _NONE,
     },
+}
+
+RULES: dict[str, dict[str, tuple[Check, ...]]] = {
+    rule_set: {action: tuple(as_check(run) for run in runs) for action, runs in actions.items()}
+    for rule_set, actions in RUNNERS.items()
 }
 
 

@@ -50,6 +50,55 @@ def warn(path: str, rule: str, message: str) -> Problem:
     return Problem(path=path, rule=rule, message=message, severity="warning")
 
 
+class Ctx:
+    """One body being checked: what several rules read, looked up once, and the problems found.
+
+    `validation.validate_wire` makes one per call and hands it to every rule of the action in
+    turn (`Runner`s append to `out`, in the order they are reported); a `Check` is a runner
+    wrapped for a single call (`as_check`). Rules only read the body, never change it.
+    """
+
+    __slots__ = ("_excludes", "_targets", "body", "control", "encode", "out")
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+        self.out: list[Problem] = []
+        self.control = obj(body.get("Control"))
+        self.encode = obj(body.get("Encode"))
+        self._targets: list[tuple[int, dict[str, Any]]] | None = None
+        self._excludes: list[tuple[int, dict[str, Any]]] | None = None
+
+    def targets(self) -> list[tuple[int, dict[str, Any]]]:
+        """`streams(body, "TargetStreams")`, read once."""
+        found = self._targets
+        if found is None:
+            found = self._targets = streams(self.body, "TargetStreams")
+        return found
+
+    def excludes(self) -> list[tuple[int, dict[str, Any]]]:
+        """`streams(body, "ExcludeStreams")`, read once."""
+        found = self._excludes
+        if found is None:
+            found = self._excludes = streams(self.body, "ExcludeStreams")
+        return found
+
+
+Runner = Callable[[Ctx], None]
+
+
+def as_check(run: Runner, name: str | None = None) -> Check:
+    """The `Check` of one runner: a body in, its problems out (in the runner's order)."""
+
+    def check(body: dict[str, Any]) -> Iterator[Problem]:
+        ctx = Ctx(body)
+        run(ctx)
+        return iter(ctx.out)
+
+    check.__name__ = check.__qualname__ = name or run.__name__.lstrip("_")
+    check.__doc__ = run.__doc__
+    return check
+
+
 def streams(body: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
     """(position, stream) of each object in `body[key].StreamList`."""
     found = obj(body.get(key)).get("StreamList")

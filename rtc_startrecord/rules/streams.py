@@ -7,57 +7,77 @@ version, because nothing suggests the service relaxed them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-from ..errors import Problem
-from ._base import as_int, err, identity, streams
+from ._base import Ctx, as_check, as_int, err, identity
 
 
-def unique_index(body: dict[str, Any]) -> Iterator[Problem]:
-    """R12: Index values are unique within one StreamList."""
-    for key in ("TargetStreams", "ExcludeStreams"):
-        found = streams(body, key)
-        indexes = [s.get("Index") for _, s in found if "Index" in s]
-        try:
-            if len(set(indexes)) == len(indexes):
-                continue  # the common case, decided in one pass
-        except TypeError:
-            pass  # an unhashable Index: the schema reports it; look closer below
-        seen: dict[int, int] = {}
-        for i, s in found:
-            index = as_int(s.get("Index"))
-            if index is None:
-                continue
-            if index in seen:
-                yield err(
+def _duplicates(key: str, found: list[tuple[int, dict[str, Any]]], ctx: Ctx) -> None:
+    seen: dict[int, int] = {}
+    for i, s in found:
+        index = as_int(s.get("Index"))
+        if index is None:
+            continue
+        if index in seen:
+            ctx.out.append(
+                err(
                     f"$.{key}.StreamList[{i}].Index",
                     "R12",
                     f"Index {index} is already used by StreamList[{seen[index]}]",
                 )
-            else:
-                seen[index] = i
+            )
+        else:
+            seen[index] = i
 
 
-def target_exclude(body: dict[str, Any]) -> Iterator[Problem]:
+def _unique(found: list[tuple[int, dict[str, Any]]]) -> bool:
+    """Whether the Index values are all different: the common case, decided in one pass."""
+    indexes = [s["Index"] for _, s in found if "Index" in s]
+    try:
+        return len(set(indexes)) == len(indexes)
+    except TypeError:
+        return False  # an unhashable Index: the schema reports it; look closer
+
+
+def _unique_index(ctx: Ctx) -> None:
+    """R12: Index values are unique within one StreamList."""
+    targets = ctx.targets()
+    if len(targets) > 1 and not _unique(targets):
+        _duplicates("TargetStreams", targets, ctx)
+    if "ExcludeStreams" in ctx.body:
+        excludes = ctx.excludes()
+        if len(excludes) > 1 and not _unique(excludes):
+            _duplicates("ExcludeStreams", excludes, ctx)
+
+
+def _target_exclude(ctx: Ctx) -> None:
     """R3: no stream in both lists; R4: screen streams cannot be excluded."""
-    if "ExcludeStreams" not in body:
+    if "ExcludeStreams" not in ctx.body:
         return
-    targets = {ident: i for i, s in streams(body, "TargetStreams") if (ident := identity(s))}
-    for j, s in streams(body, "ExcludeStreams"):
+    targets = {ident: i for i, s in ctx.targets() if (ident := identity(s))}
+    out = ctx.out
+    for j, s in ctx.excludes():
         ident = identity(s)
         if ident is None:
             continue
         if ident in targets:
-            yield err(
-                f"$.ExcludeStreams.StreamList[{j}]",
-                "R3",
-                f"stream {ident[0]!r} (StreamType {ident[1]}) is also in "
-                f"TargetStreams.StreamList[{targets[ident]}]",
+            out.append(
+                err(
+                    f"$.ExcludeStreams.StreamList[{j}]",
+                    "R3",
+                    f"stream {ident[0]!r} (StreamType {ident[1]}) is also in "
+                    f"TargetStreams.StreamList[{targets[ident]}]",
+                )
             )
         if ident[1] == 1:
-            yield err(
-                f"$.ExcludeStreams.StreamList[{j}].StreamType",
-                "R4",
-                "screen streams (StreamType 1) cannot be excluded",
+            out.append(
+                err(
+                    f"$.ExcludeStreams.StreamList[{j}].StreamType",
+                    "R4",
+                    "screen streams (StreamType 1) cannot be excluded",
+                )
             )
+
+
+unique_index = as_check(_unique_index)
+target_exclude = as_check(_target_exclude)
