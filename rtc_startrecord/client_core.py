@@ -34,6 +34,7 @@ from .errors import (
 )
 from .models import RecordTaskStatus
 from .outcomes import is_already_started
+from .signer import RequestSigner
 from .transport import attempt_timeout
 from .validation import encoding_problems, has_errors, validate_wire
 from .wire import dumps, from_wire, to_wire
@@ -172,6 +173,14 @@ class ClientCore:
             raise ValueError("max_attempts must be at least 1")
         self._credentials = credentials if credentials is not None else Credentials.from_env()
         self.region = resolve_region(region)
+        c = self._credentials
+        self._signer = RequestSigner(
+            access_key_id=c.access_key_id,
+            secret_access_key=c.secret_access_key,
+            region=self.region,
+            service=SERVICE,
+            session_token=c.session_token,
+        )
         self.version = version or type(self).API_VERSION
         spec.operations(self.version)  # an unknown version fails here, naming the known ones
         self._transport = self._make_transport(
@@ -250,20 +259,9 @@ class ClientCore:
         headers: Mapping[str, str],
         body: bytes,
     ) -> dict[str, str]:
-        c = self._credentials
-        return signing.sign(
-            method,
-            host,
-            path,
-            query,
-            headers,
-            body,
-            access_key_id=c.access_key_id,
-            secret_access_key=c.secret_access_key,
-            region=self.region,
-            service=SERVICE,
-            x_date=signing.x_date_now(),
-            session_token=c.session_token,
+        # The client's signer keeps what repeats between calls; signing.sign is its reference.
+        return self._signer.sign(
+            method, host, path, query, headers, body, x_date=signing.x_date_now()
         )
 
     def _wire(self, action: str, request: object) -> tuple[spec.Operation, dict[str, Any]]:
