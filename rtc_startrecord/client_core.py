@@ -36,7 +36,13 @@ from .models import RecordTaskStatus
 from .outcomes import is_already_started
 from .signer import RequestSigner
 from .transport import attempt_timeout
-from .validation import encoding_problems, has_errors, validate_wire
+from .validation import (
+    checked_wire,
+    encoding_problems,
+    has_errors,
+    rule_problems,
+    validate_wire,
+)
 from .wire import dumps, from_wire, to_wire
 
 log = logging.getLogger("rtc_startrecord")
@@ -273,6 +279,10 @@ class ClientCore:
                 raise TypeError(
                     f"{action} takes a {op.request} or a wire dict, not a {type(request).__name__}"
                 )
+            checked = checked_wire(request)
+            if checked is not None:  # written and proved schema-valid in one pass: rules remain
+                self._judge(action, rule_problems(checked, action, self.version))
+                return op, checked
             try:
                 wire = to_wire(request)
             except Exception as exc:  # attrs does not type-check: a model can hold anything
@@ -291,7 +301,11 @@ class ClientCore:
             raise TypeError(
                 f"{action} takes a {op.request} or a wire dict, not {type(request).__name__}"
             )
-        problems = validate_wire(wire, action, self.version, check_encoding=False)
+        self._judge(action, validate_wire(wire, action, self.version, check_encoding=False))
+        return op, wire
+
+    def _judge(self, action: str, problems: list[Problem]) -> None:
+        """Log each warning once per client; raise RequestInvalid with every error."""
         if problems:
             for p in problems:
                 if p.severity == "warning" and (action, p.rule, p.path) not in self._warned:
@@ -299,7 +313,6 @@ class ClientCore:
                     log.warning("%s: %s", action, p)
             if has_errors(problems):
                 raise RequestInvalid([p for p in problems if p.severity == "error"])
-        return op, wire
 
     def _encode(
         self, op: spec.Operation, wire: dict[str, Any]

@@ -8,8 +8,9 @@ version's rule set. Problems never quote a value the spec marks writeOnly (bucke
 
 from __future__ import annotations
 
+import importlib
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from functools import cache
 from typing import Any, cast
 
@@ -22,7 +23,14 @@ from .errors import Problem
 from .redaction import redact_problems
 from .wire import to_wire
 
-__all__ = ["encoding_problems", "has_errors", "validate", "validate_wire"]
+__all__ = [
+    "checked_wire",
+    "encoding_problems",
+    "has_errors",
+    "rule_problems",
+    "validate",
+    "validate_wire",
+]
 
 
 @cache
@@ -201,6 +209,55 @@ def validate_wire(
     return problems
 
 
+def rule_problems(wire: dict[str, Any], action: str, version: str) -> list[Problem]:
+    """The documented rules alone, for a wire dict already known to pass the schema (one that
+    `checked_wire` wrote): what `validate_wire` would report for it."""
+    runs = _prepared(action, version)[1]
+    if not runs:
+        return []
+    ctx = rules.Ctx(wire)
+    for run in runs:
+        run(ctx)
+    return ctx.out
+
+
+_Checked = Callable[[Any], dict[str, Any]]
+_CHECKED: dict[type, tuple[_Checked, type[Exception]] | None] = {}
+
+
+def _checked_writer(cls: type) -> tuple[_Checked, type[Exception]] | None:
+    """The generated checked writer of a model class, with its exception (see
+    tools/regen_checked.py), or None."""
+    try:
+        return _CHECKED[cls]
+    except KeyError:
+        pass
+    found = None
+    if spec.version_of_model(cls) is not None:
+        package = cls.__module__.rsplit(".", 1)[0]
+        try:
+            module = importlib.import_module(f"{package}.checked")
+        except ModuleNotFoundError:  # a tree generated before the checked writers
+            module = None
+        fn = module.CHECKED.get(cls) if module is not None else None
+        found = (fn, module.Unchecked) if fn is not None and module is not None else None
+    _CHECKED[cls] = found
+    return found
+
+
+def checked_wire(model: object) -> dict[str, Any] | None:
+    """The wire dict of a model (what `to_wire` gives) when the generated checked writer proves
+    it valid against the schema as it writes it; None when it cannot (the value may still be
+    valid: validate it the ordinary way, which names every problem)."""
+    writer = _checked_writer(type(model))
+    if writer is None:
+        return None
+    try:
+        return writer[0](model)
+    except writer[1]:
+        return None
+
+
 _PREPARED: dict[tuple[str, str], tuple[Any, tuple[rules.Runner, ...]]] = {}
 
 
@@ -235,6 +292,11 @@ def validate(
             raise ValueError(
                 f"this {type(request).__name__} is of API version {model_version}, not {version}"
             )
+        checked = checked_wire(request)
+        if checked is not None:  # schema-valid as written: the encoding and the rules remain
+            problems = encoding_problems(checked)
+            problems += rule_problems(checked, model_action, version or model_version)
+            return problems
         try:
             wire = to_wire(request)
         except Exception as exc:  # attrs does not type-check: a model can hold anything

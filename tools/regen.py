@@ -457,7 +457,8 @@ def bundle_dir(directory: Path) -> dict[str, Any]:
 
 def render(v: Version, spec_dir: Path = SPEC_DIR) -> dict[str, str]:
     """Every generated file of one version, by path relative to ROOT."""
-    from regen_wire import render_wire  # beside this script
+    from regen_checked import render_checked  # beside this script
+    from regen_wire import render_wire
 
     bundle = bundle_dir(spec_dir / v.module)
     versions = {op["version"] for op in bundle["operations"].values()}
@@ -502,6 +503,10 @@ def render(v: Version, spec_dir: Path = SPEC_DIR) -> dict[str, str]:
         f"{out}/spec.json": spec_json + "\n",
         # Per-class wire functions for rtc_startrecord.wire (tools/regen_wire.py).
         f"{out}/wire.py": render_wire(models, version=v.version, header=header),
+        # The same, each proving its dict schema-valid as it writes (tools/regen_checked.py).
+        f"{out}/checked.py": render_checked(
+            models, bundle["components"]["schemas"], version=v.version, header=header
+        ),
         f"{DOCUMENTS_DIR}/{v.module}.json": documents + "\n",
     }
 
