@@ -50,15 +50,15 @@ if TYPE_CHECKING:
     from .migration import migrate as migrate
     from .outcomes import StartOutcome as StartOutcome
     from .outcomes import start_outcome as start_outcome
-    from .ratelimit import AsyncLimiter as AsyncLimiter
-    from .ratelimit import AsyncRateLimiter as AsyncRateLimiter
     from .ratelimit import Limiter as Limiter
     from .ratelimit import RateLimiter as RateLimiter
+    from .ratelimit_async import AsyncLimiter as AsyncLimiter
+    from .ratelimit_async import AsyncRateLimiter as AsyncRateLimiter
     from .ratelimit_redis import RedisRateLimiter as RedisRateLimiter
     from .ratelimit_redis_async import AsyncRedisRateLimiter as AsyncRedisRateLimiter
     from .spec import API_VERSIONS as API_VERSIONS
-    from .v2020_12_01 import AsyncRtcClient as AsyncRtcClient
     from .v2020_12_01 import RtcClient as RtcClient
+    from .v2020_12_01_async import AsyncRtcClient as AsyncRtcClient
     from .validation import validate as validate
     from .wire import from_wire as from_wire
     from .wire import to_wire as to_wire
@@ -274,7 +274,7 @@ _HOME = {
     "RawResponse": ".client",
     "BaseAsyncRtcClient": ".client_async",
     "RtcClient": "." + VERSIONS[DEFAULT_VERSION],
-    "AsyncRtcClient": "." + VERSIONS[DEFAULT_VERSION],
+    "AsyncRtcClient": "." + VERSIONS[DEFAULT_VERSION] + "_async",  # asyncio: only when used
     "Credentials": ".credentials",
     "CredentialsNotFound": ".credentials",
     "Problem": ".errors",
@@ -297,8 +297,8 @@ _HOME = {
     "migrate": ".migration",
     "StartOutcome": ".outcomes",
     "start_outcome": ".outcomes",
-    "AsyncLimiter": ".ratelimit",
-    "AsyncRateLimiter": ".ratelimit",
+    "AsyncLimiter": ".ratelimit_async",
+    "AsyncRateLimiter": ".ratelimit_async",
     "Limiter": ".ratelimit",
     "RateLimiter": ".ratelimit",
     "RedisRateLimiter": ".ratelimit_redis",

@@ -18,7 +18,7 @@ from typing import Any, Self, Unpack
 
 from .attempts import Pause
 from .client_core import ClientCore, RawResponse, WaitOptions
-from .ratelimit import AsyncLimiter
+from .ratelimit_async import AsyncLimiter
 from .transport_async import AsyncTransport
 
 __all__ = ["BaseAsyncRtcClient"]

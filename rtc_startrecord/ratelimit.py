@@ -5,32 +5,28 @@
 bucket of capacity C refilling at r per second admits C + r in one second). A rate below 1 per
 ``per`` means one admission per ``per / rate`` seconds.
 
-`AsyncRateLimiter` is the same limiter for asyncio: the same `SlidingLog` decides, only the
-waiting differs (``await asyncio.sleep``, and waiting coroutines are admitted first come, first
-served).
-
 `Limiter` is the small protocol the transport needs: `RateLimiter` (one process) and
 `rtc_startrecord.ratelimit_redis.RedisRateLimiter` (every process sharing a Redis key) both
-satisfy it, and so may a limiter of your own. `AsyncLimiter` is its asyncio twin, satisfied by
-`AsyncRateLimiter` and `rtc_startrecord.ratelimit_redis_async.AsyncRedisRateLimiter`.
+satisfy it, and so may a limiter of your own.
+
+The asyncio twins, `AsyncRateLimiter` and `AsyncLimiter`, live in
+`rtc_startrecord.ratelimit_async` (the same `SlidingLog` decides; only the waiting differs), so
+that a sync program never loads asyncio: this module does not import it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 import random
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from .errors import RtcError
 
 __all__ = [
-    "AsyncLimiter",
-    "AsyncRateLimiter",
     "Limiter",
     "RateLimitTimeout",
     "RateLimiter",
@@ -63,21 +59,9 @@ class Limiter(Protocol):
     def acquire(self, timeout: float | None = None) -> float: ...
 
 
-@runtime_checkable
-class AsyncLimiter(Protocol):
-    """What an asyncio transport needs of a rate limiter: `Limiter`'s contract, awaited.
-
-    ``await acquire(timeout)`` returns the seconds waited, never waits past ``timeout``, raises
-    `RateLimitTimeout` (at once, when it can tell the slot lies beyond) or another `RtcError`
-    when it cannot decide. (``isinstance`` checks only that ``acquire`` exists: a sync `Limiter`
-    passes it too; tell them apart with ``inspect.iscoroutinefunction(limiter.acquire)``.)
-    """
-
-    async def acquire(self, timeout: float | None = None) -> float: ...
-
-
 class SlidingLog:
-    """The admission decision of `RateLimiter` and `AsyncRateLimiter`: no clock, lock or sleep.
+    """The admission decision of `RateLimiter` and `ratelimit_async.AsyncRateLimiter`: no clock,
+    lock or sleep.
 
     A log of admission stamps; at most ``capacity`` of them in any ``window`` seconds
     (``floor(rate)`` per ``per``, or 1 per ``per / rate`` when ``rate < 1``). The caller passes
@@ -133,7 +117,8 @@ class SlidingLog:
 
 
 class _Logged:
-    """What `RateLimiter` and `AsyncRateLimiter` share: a `SlidingLog` and a clock."""
+    """What `RateLimiter` and `ratelimit_async.AsyncRateLimiter` share: a `SlidingLog` and a
+    clock."""
 
     def __init__(self, rate: float, per: float, clock: Callable[[], float]) -> None:
         self._log = SlidingLog(rate, per)
@@ -187,82 +172,6 @@ class RateLimiter(_Logged):
             if wait == 0.0:
                 return now - start
             self._sleep(wait)
-
-
-class AsyncRateLimiter(_Logged):
-    """`RateLimiter` for asyncio: the same any-window guarantee, waiting with ``await sleep``.
-
-    Waiting coroutines are admitted in the order they called `acquire` (a newcomer never takes
-    the slot of one already waiting), and one that is cancelled while waiting takes no slot.
-    With a ``timeout``, `acquire` fails at once when the slot it would get after those already
-    waiting lies beyond it, and never waits past it. Safe across event loops (one at a time),
-    not across threads. ``clock`` and ``sleep`` are injectable for tests.
-    """
-
-    def __init__(
-        self,
-        rate: float,
-        per: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-    ) -> None:
-        super().__init__(rate, per, clock)
-        self._sleep = sleep
-        self._queued = 0  # coroutines past the fast path, waiting in line or at its head
-        self._line: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
-
-    def try_acquire(self) -> bool:
-        """Admit one request if a slot is free now and no coroutine is waiting; never waits."""
-        if self._log.unlimited:
-            return True
-        return not self._queued and self._log.admit(self._clock()) == 0.0
-
-    def _lock(self) -> asyncio.Lock:
-        loop = asyncio.get_running_loop()
-        if self._line is None or self._line[0] is not loop:
-            self._line = (loop, asyncio.Lock())
-        return self._line[1]
-
-    async def acquire(self, timeout: float | None = None) -> float:
-        """Wait until one request may go; return the seconds waited.
-
-        With a ``timeout``, fail fast: when the slot lies beyond the deadline, raise
-        `RateLimitTimeout` at once (``timeout=0`` never waits)."""
-        log = self._log
-        if log.unlimited:
-            return 0.0
-        start = self._clock()
-        deadline = None if timeout is None else start + timeout
-        if not self._queued:
-            wait = log.admit(start)
-            if wait == 0.0:
-                return 0.0
-        else:
-            wait = log.wait(start, self._queued)
-        if deadline is not None and start + wait > deadline:
-            raise RateLimitTimeout(deadline - start, start + wait - start)
-        lock = self._lock()
-        self._queued += 1
-        try:
-            if deadline is None:
-                await lock.acquire()
-            else:
-                try:
-                    async with asyncio.timeout(deadline - self._clock()):
-                        await lock.acquire()
-                except TimeoutError:
-                    raise RateLimitTimeout(deadline - start, self._clock() - start) from None
-            try:
-                while True:  # at the head of the line
-                    now = self._clock()
-                    wait = log.step(now, start, deadline)
-                    if wait == 0.0:
-                        return now - start
-                    await self._sleep(wait)
-            finally:
-                lock.release()
-        finally:
-            self._queued -= 1
 
 
 def backoff_delay(

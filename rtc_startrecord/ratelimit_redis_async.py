@@ -2,7 +2,7 @@
 
 The same Lua script over the same sorted-set log (sync and async processes may share one key),
 the same ``margin``, deadlines, ``on_redis_error`` modes, warnings and errors: the decisions are
-`ratelimit_redis._RedisLimiterCore`'s, written once. Only the I/O differs: Redis through
+`ratelimit_redis_core._RedisLimiterCore`'s, written once. Only the I/O differs: Redis through
 ``redis.asyncio`` (each command bounded by ``asyncio.timeout(min(redis_timeout, what is left))``),
 ``await asyncio.sleep``, and an `AsyncRateLimiter` as the ``"local"`` fallback.
 
@@ -18,8 +18,8 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from .ratelimit import AsyncRateLimiter
-from .ratelimit_redis import (
+from .ratelimit_async import AsyncRateLimiter
+from .ratelimit_redis_core import (
     _T,
     DEFAULT_MARGIN,
     DEFAULT_REDIS_TIMEOUT,

@@ -51,11 +51,16 @@ def running_duplicate_start(version: str) -> str:
     return str(VERSION_INFO[check_version(version)]["running_duplicate_start"])
 
 
+# Where each generated client class lives: rtc_startrecord.<module><suffix>.
+_CLIENT_MODULE_SUFFIX = {"RtcClient": "", "AsyncRtcClient": "_async"}
+
+
 @cache
 def client_class(version: str, name: str = "RtcClient") -> type[Any]:
     """The client class generated for `version`: rtc_startrecord.<module>.RtcClient, or its
-    AsyncRtcClient with `name="AsyncRtcClient"`."""
-    module = importlib.import_module(f"rtc_startrecord.{VERSIONS[check_version(version)]}")
+    AsyncRtcClient (from rtc_startrecord.<module>_async) with `name="AsyncRtcClient"`."""
+    module_name = VERSIONS[check_version(version)] + _CLIENT_MODULE_SUFFIX[name]
+    module = importlib.import_module(f"rtc_startrecord.{module_name}")
     return getattr(module, name)  # type: ignore[no-any-return]
 
 

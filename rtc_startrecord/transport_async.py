@@ -12,11 +12,28 @@ Two things httpx does not bound, done here:
   `max_response_bytes` + 1 bytes are ever held.
 - Time. A per-read timeout lets a body trickle in forever; `asyncio.timeout` puts the attempt
   (connect, send, every read) inside the call's one deadline.
+
+Two httpcore costs (1.0.9) that this shell steps around, measured on loopback (issue 18):
+- The pool. `AsyncConnectionPool` hands an idle HTTP/1.1 connection to every request queued in
+  the same pass (the connection stays IDLE until the winner sends), the losers fail with
+  `ConnectionNotAvailable` and re-queue, and every pass probes every connection (`has_expired`:
+  a poll plus getpeername/getsockname). 200 concurrent calls over 50 connections made ~1,100
+  passes and ~700 retries, 3-4 ms of CPU a call. So the pool here is `pool_maxsize`
+  single-connection httpx transports handed out LIFO (the warmest connection first, as urllib3
+  does): a transport never has two requests, and the pool timeout is the wait for one.
+- sniffio. httpcore imports sniffio afresh each time it sets up a lock, event or shield (4 a
+  request); anyio >= 4.11 no longer installs it, and a failed import searches sys.path every
+  time (~0.1 ms each). `_cache_sniffio_absence` answers httpcore's question once
+  (encode/httpcore#1103 does the same upstream).
+Requests go straight to the transport (no `AsyncClient`: no cookie jar, auth or redirect
+layers, one URL parse), with the headers `AsyncClient` adds by default.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
+import importlib.util
 import random
 import zlib
 from collections.abc import Mapping, Sequence
@@ -39,7 +56,7 @@ from .attempts import (
     encode_query,
 )
 from .errors import RtcError
-from .ratelimit import AsyncLimiter, AsyncRateLimiter
+from .ratelimit_async import AsyncLimiter, AsyncRateLimiter
 from .transport import Signer, attempt_timeout
 
 if TYPE_CHECKING:
@@ -56,7 +73,32 @@ def import_httpx() -> Any:
         raise ImportError(
             "AsyncRtcClient needs httpx: pip install 'rtc-startrecord[async]'"
         ) from None
+    _cache_sniffio_absence()
     return httpx
+
+
+def _always_asyncio() -> str:
+    return "asyncio"
+
+
+def _cache_sniffio_absence() -> None:
+    """When sniffio cannot be imported, give httpcore the answer its `current_async_library`
+    would give (it falls back to "asyncio"; trio needs sniffio, so it cannot be running) without
+    the failed import it repeats each time. Nothing changes when sniffio is installed, when
+    anyio is missing (httpcore's own error stays), or if httpcore no longer has the function."""
+    try:
+        sync: Any = importlib.import_module("httpcore._synchronization")
+    except ImportError:
+        return
+    current = getattr(sync, "current_async_library", None)
+    if current is None or current is _always_asyncio or getattr(sync, "anyio", None) is None:
+        return
+    try:
+        if importlib.util.find_spec("sniffio") is not None:
+            return
+    except (ImportError, ValueError):
+        return
+    sync.current_async_library = _always_asyncio
 
 
 class BoundedDecoder:
@@ -150,21 +192,21 @@ class AsyncTransport:
         )
         self._rng = rng or random.Random()
         self._sleep = asyncio.sleep
-        # trust_env=False: like the sync client, no proxy or certificate settings from the
-        # environment; a proxy is what `proxy=` says.
-        self._client: httpx.AsyncClient = lib.AsyncClient(
-            base_url=self.endpoint,
-            proxy=proxy,
-            limits=lib.Limits(max_connections=pool_maxsize, max_keepalive_connections=pool_maxsize),
-            follow_redirects=False,
-            trust_env=False,
-        )
         self._httpx = lib
+        # trust_env=False: like the sync client, no proxy or certificate settings from the
+        # environment; a proxy is what `proxy=` says. One TLS context for every connection, the
+        # one `AsyncClient(trust_env=False)` would make.
+        self._ssl_context = lib.create_ssl_context(trust_env=False)
+        self._proxy = proxy
+        self._pool_maxsize = pool_maxsize
+        self._connections: list[httpx.AsyncHTTPTransport] = []  # every one made, to close
+        self._idle: asyncio.LifoQueue[httpx.AsyncHTTPTransport] = asyncio.LifoQueue()
 
     async def aclose(self) -> None:
         """Close every pooled connection; later calls raise ClientClosed and send nothing."""
         self.closed = True
-        await self._client.aclose()
+        for connection in self._connections:
+            await connection.aclose()
 
     async def exchange(
         self,
@@ -214,6 +256,33 @@ class AsyncTransport:
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
+    def _connection(self) -> httpx.AsyncHTTPTransport:
+        """A new pool member: an httpx transport that keeps at most one connection."""
+        made: httpx.AsyncHTTPTransport = self._httpx.AsyncHTTPTransport(
+            verify=self._ssl_context,
+            trust_env=False,
+            proxy=self._proxy,
+            limits=self._httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        )
+        self._connections.append(made)
+        return made
+
+    async def _checkout(self, wait: float | None) -> httpx.AsyncHTTPTransport:
+        """The most recently returned idle connection, a new one while the pool is not full,
+        or the first one returned within `wait` seconds (httpx.PoolTimeout after that)."""
+        try:
+            return self._idle.get_nowait()
+        except asyncio.QueueEmpty:
+            if len(self._connections) < self._pool_maxsize:
+                return self._connection()
+        try:
+            async with asyncio.timeout(wait):
+                return await self._idle.get()
+        except TimeoutError:
+            raise self._httpx.PoolTimeout(
+                f"no pooled connection came free within {wait} s"
+            ) from None
+
     async def _attempt(
         self,
         method: str,
@@ -226,29 +295,37 @@ class AsyncTransport:
         the cap; httpx's exceptions told apart by whether the request can have run."""
         httpx = self._httpx
         connect, read = timeout.connect_timeout, timeout.read_timeout
-        per_phase = httpx.Timeout(
-            connect=connect if isinstance(connect, (int, float)) else None,
-            read=read if isinstance(read, (int, float)) else None,
-            write=read if isinstance(read, (int, float)) else None,
-            pool=connect if isinstance(connect, (int, float)) else None,
-        )
-        headers = dict(step.headers)
-        headers.setdefault("Accept-Encoding", "gzip, deflate")  # what BoundedDecoder inflates
-        request = self._client.build_request(
-            method, target, content=body or None, headers=headers, timeout=per_phase
+        connect_s = connect if isinstance(connect, (int, float)) else None
+        read_s = read if isinstance(read, (int, float)) else None
+        per_phase = {"connect": connect_s, "read": read_s, "write": read_s, "pool": connect_s}
+        # AsyncClient's default headers, then the call's (case-insensitively, the call's win)
+        headers = httpx.Headers(_DEFAULT_HEADERS)
+        headers.update(step.headers)
+        request = httpx.Request(
+            method,
+            self.endpoint + target,
+            content=body or None,
+            headers=headers,
+            extensions={"timeout": per_phase},
         )
         try:
             async with asyncio.timeout(step.remaining):
-                response = await self._client.send(request, stream=True)
+                connection = await self._checkout(connect_s)
                 try:
-                    decoder = BoundedDecoder(
-                        response.headers.get("content-encoding", ""), self.max_response_bytes
-                    )
-                    async for raw in response.aiter_raw():
-                        if not decoder.feed(raw):
-                            return TooLarge()
+                    response = await connection.handle_async_request(request)
+                    response.request = request
+                    try:
+                        decoder = BoundedDecoder(
+                            response.headers.get("content-encoding", ""),
+                            self.max_response_bytes,
+                        )
+                        async for raw in response.aiter_raw():
+                            if not decoder.feed(raw):
+                                return TooLarge()
+                    finally:
+                        await response.aclose()
                 finally:
-                    await response.aclose()
+                    self._idle.put_nowait(connection)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             return Failure(sent=False, reason=str(exc) or type(exc).__name__)
         except TimeoutError:
@@ -256,3 +333,12 @@ class AsyncTransport:
         except (httpx.HTTPError, zlib.error, OSError) as exc:
             return Failure(sent=True, reason=str(exc) or type(exc).__name__)
         return Answer(response.status_code, response.headers, decoder.body())
+
+
+# What httpx.AsyncClient sends unless told otherwise (Accept-Encoding: what BoundedDecoder
+# inflates); the signed headers and User-Agent come with each call.
+_DEFAULT_HEADERS = (
+    ("Accept", "*/*"),
+    ("Accept-Encoding", "gzip, deflate"),
+    ("Connection", "keep-alive"),
+)

@@ -1,9 +1,12 @@
 """The layer rules of docs/architecture.md, checked on the source: which package modules each
-module may import (an import anywhere in it counts, lazy ones too)."""
+module may import (an import anywhere in it counts, lazy ones too); and, run in a fresh
+interpreter, that what a sync call needs loads no asyncio."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,12 +44,16 @@ FORBIDDEN: dict[str, set[str]] = {
 
 
 # Modules that belong to another part's layer: the sync/async twins and their shared core.
+# (The version modules, v<YYYY_MM_DD>.py and v<YYYY_MM_DD>_async.py, are the client's: _part.)
 LAYER_OF = {
     "client_core": "client",
     "client_async": "client",
     "attempts": "transport",
     "transport_async": "transport",
     "http_fast": "transport",
+    "signer": "signing",
+    "ratelimit_async": "ratelimit",
+    "ratelimit_redis_core": "ratelimit_redis",
     "ratelimit_redis_async": "ratelimit_redis",
 }
 
@@ -103,3 +110,51 @@ def test_generated_models_import_nothing_of_the_package() -> None:
             if isinstance(node, ast.ImportFrom) and not node.level:
                 names = [node.module or ""]
             assert not [n for n in names if n.split(".")[0] == "rtc_startrecord"], path
+
+
+def _run(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False, cwd=ROOT)  # fmt: skip
+
+
+def test_what_a_sync_call_needs_loads_no_asyncio() -> None:
+    """benchmarks/imports.py's case: the client, the validator and a default model load neither
+    asyncio nor any `*_async` module (the async client, limiters and their Redis twin)."""
+    probe = (
+        "import sys\n"
+        "import rtc_startrecord as rs\n"
+        "rs.RtcClient; rs.validate; rs.StartRecordRequest\n"
+        "rs.RtcClient(rs.Credentials('a', 'b'), version='2023-11-01')\n"
+        "rs.v2023_11_01.StartRecordRequestDict\n"
+        "assert 'asyncio' not in sys.modules, 'asyncio is loaded'\n"
+        "loaded = sorted(m for m in sys.modules\n"
+        "                if m.startswith('rtc_startrecord') and m.endswith('_async'))\n"
+        "assert loaded == [], loaded\n"
+        "print('ok')\n"
+    )
+    result = _run(probe)
+    assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_the_async_names_still_resolve_and_build_the_versions_class() -> None:
+    probe = (
+        "import sys\n"
+        "import rtc_startrecord as rs\n"
+        "from rtc_startrecord import v2023_11_01, v2023_11_01_async\n"
+        "from rtc_startrecord.v2023_11_01 import AsyncRtcClient\n"
+        "assert AsyncRtcClient is v2023_11_01_async.AsyncRtcClient\n"
+        "assert v2023_11_01.AsyncRtcClient is AsyncRtcClient\n"
+        "assert rs.AsyncRtcClient is rs.v2020_12_01.AsyncRtcClient\n"
+        "assert rs.AsyncRtcClient.__module__ == 'rtc_startrecord.v2020_12_01_async'\n"
+        "client = rs.AsyncRtcClient(rs.Credentials('a', 'b'), version='2023-11-01', qps=None)\n"
+        "assert type(client) is AsyncRtcClient, type(client)\n"
+        "assert isinstance(client, rs.AsyncRtcClient) and client.API_VERSION == '2023-11-01'\n"
+        "assert 'asyncio' in sys.modules\n"
+        "from rtc_startrecord import ratelimit_async, ratelimit_redis_async\n"
+        "assert rs.AsyncRateLimiter is ratelimit_async.AsyncRateLimiter\n"
+        "assert rs.AsyncLimiter is ratelimit_async.AsyncLimiter\n"
+        "assert rs.AsyncRedisRateLimiter is ratelimit_redis_async.AsyncRedisRateLimiter\n"
+        "print('ok')\n"
+    )
+    result = _run(probe)
+    assert result.stdout.strip() == "ok", result.stderr

@@ -14,14 +14,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from rtc_startrecord.ratelimit import (
-    AsyncLimiter,
-    AsyncRateLimiter,
-    Limiter,
-    RateLimiter,
-    RateLimitTimeout,
-    SlidingLog,
-)
+from rtc_startrecord.ratelimit import Limiter, RateLimiter, RateLimitTimeout, SlidingLog
+from rtc_startrecord.ratelimit_async import AsyncLimiter, AsyncRateLimiter
 
 
 @pytest.fixture

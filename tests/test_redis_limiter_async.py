@@ -16,7 +16,8 @@ import redis.asyncio as aioredis
 from redis_server import RedisServer
 
 from rtc_startrecord.errors import TransportError
-from rtc_startrecord.ratelimit import AsyncLimiter, AsyncRateLimiter, RateLimitTimeout
+from rtc_startrecord.ratelimit import RateLimitTimeout
+from rtc_startrecord.ratelimit_async import AsyncLimiter, AsyncRateLimiter
 from rtc_startrecord.ratelimit_redis import RedisRateLimiter, RedisUnavailable
 from rtc_startrecord.ratelimit_redis_async import AsyncRedisRateLimiter
 

@@ -40,10 +40,11 @@ COMMAND = "python tools/regen.py"
 DOCUMENTS = ("openapi.yaml", "stop_record.yaml", "update_record.yaml", "get_record_task.yaml")
 COMMON = "common.yaml"
 DOCUMENTS_DIR = "contract_tests/documents"  # generated too: each version's per-action documents
-# A version's hand-facing module, rtc_startrecord/<module>.py, is generated too, and so are
-# rtc_startrecord/models.py and the part of rtc_startrecord/__init__.py between its markers.
-# (_versions.py was generated once: --check reports a leftover one and a regeneration drops it.)
-SHIM = re.compile(r"^v\d{4}_\d{2}_\d{2}\.py$")
+# A version's hand-facing modules, rtc_startrecord/<module>.py and <module>_async.py, are
+# generated too, and so are rtc_startrecord/models.py and the part of
+# rtc_startrecord/__init__.py between its markers. (_versions.py was generated once: --check
+# reports a leftover one and a regeneration drops it.)
+SHIM = re.compile(r"^v\d{4}_\d{2}_\d{2}(_async)?\.py$")
 GENERATED_IN_PACKAGE = ("models.py", "__init__.py", "_versions.py")
 
 HEADER = (
@@ -519,7 +520,7 @@ def names_of(files: dict[str, str], module: str, kind: str = "models") -> list[s
 
 def render_all(spec_dir: Path = SPEC_DIR) -> dict[str, str]:
     """Every generated file, by path relative to ROOT."""
-    from regen_shims import default_module, shim  # beside this script
+    from regen_shims import default_module, shims  # beside this script
 
     default, versions = table(spec_dir)
     files: dict[str, str] = {}
@@ -560,7 +561,7 @@ def render_all(spec_dir: Path = SPEC_DIR) -> dict[str, str]:
         command=COMMAND, sources="tools/templates/model.py"
     ) + (TEMPLATES / "model.py").read_text(encoding="utf-8")
     for v in versions:
-        files[f"rtc_startrecord/{v.module}.py"] = shim(
+        files |= shims(
             v,
             default,
             versions,
