@@ -21,10 +21,10 @@ Two httpcore costs (1.0.9) that this shell steps around, measured on loopback (i
   passes and ~700 retries, 3-4 ms of CPU a call. So the pool here is `pool_maxsize`
   single-connection httpx transports handed out LIFO (the warmest connection first, as urllib3
   does): a transport never has two requests, and the pool timeout is the wait for one.
-- sniffio. httpcore imports sniffio afresh each time it sets up a lock, event or shield (4 a
+- sniffio. httpcore imports sniffio each time it sets up a lock, event or shield (4 a
   request); anyio >= 4.11 no longer installs it, and a failed import searches sys.path every
-  time (~0.1 ms each). `_cache_sniffio_absence` answers httpcore's question once
-  (encode/httpcore#1103 does the same upstream).
+  time (~0.1 ms each, encode/httpcore#1103). The `[async]` extra therefore installs sniffio,
+  so the import is a dictionary lookup.
 Requests go straight to the transport (no `AsyncClient`: no cookie jar, auth or redirect
 layers, one URL parse), with the headers `AsyncClient` adds by default.
 """
@@ -32,8 +32,6 @@ layers, one URL parse), with the headers `AsyncClient` adds by default.
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 import random
 import zlib
 from collections.abc import Mapping, Sequence
@@ -73,32 +71,7 @@ def import_httpx() -> Any:
         raise ImportError(
             "AsyncRtcClient needs httpx: pip install 'rtc-startrecord[async]'"
         ) from None
-    _cache_sniffio_absence()
     return httpx
-
-
-def _always_asyncio() -> str:
-    return "asyncio"
-
-
-def _cache_sniffio_absence() -> None:
-    """When sniffio cannot be imported, give httpcore the answer its `current_async_library`
-    would give (it falls back to "asyncio"; trio needs sniffio, so it cannot be running) without
-    the failed import it repeats each time. Nothing changes when sniffio is installed, when
-    anyio is missing (httpcore's own error stays), or if httpcore no longer has the function."""
-    try:
-        sync: Any = importlib.import_module("httpcore._synchronization")
-    except ImportError:
-        return
-    current = getattr(sync, "current_async_library", None)
-    if current is None or current is _always_asyncio or getattr(sync, "anyio", None) is None:
-        return
-    try:
-        if importlib.util.find_spec("sniffio") is not None:
-            return
-    except (ImportError, ValueError):
-        return
-    sync.current_async_library = _always_asyncio
 
 
 class BoundedDecoder:
