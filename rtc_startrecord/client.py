@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from typing import Any, Self, Unpack
 
-from .attempts import Pause
+from .attempts import Exchange, Pause
 from .client_core import (
     AMBIGUOUS_OUTCOMES,
     DEFAULT_ENDPOINT,
@@ -30,6 +30,7 @@ from .client_core import (
     WaitOptions,
 )
 from .ratelimit import Limiter
+from .spec import Operation
 from .transport import Transport
 
 __all__ = [
@@ -76,22 +77,23 @@ class BaseRtcClient(ClientCore):
 
     def call(self, action: str, request: object) -> Any:
         """Run any action of the client's API version; returns its typed response model."""
-        op, query, headers, body = self._request(action, request)
-        exchange = self._transport.exchange(
-            op.method, op.path, query, headers, body,
-            signer=self._sign, policy=self._policy, timeout=self._timeout, action=action,
-        )  # fmt: skip
+        op, exchange = self._exchange(action, request)
         return self._result(op, exchange)
 
     def call_raw(self, action: str, request: object) -> RawResponse:
         """`call`, returning the response model with the envelope as received, the HTTP status,
         the headers and the number of attempts (the same errors are raised)."""
+        op, exchange = self._exchange(action, request)
+        return self._raw(op, exchange)
+
+    def _exchange(self, action: str, request: object) -> tuple[Operation, Exchange]:
+        """Validate and serialize, then the transport's attempts: the final exchange."""
         op, query, headers, body = self._request(action, request)
         exchange = self._transport.exchange(
             op.method, op.path, query, headers, body,
             signer=self._sign, policy=self._policy, timeout=self._timeout, action=action,
         )  # fmt: skip
-        return self._raw(op, exchange)
+        return op, exchange
 
     # -- the actions (typed per version in the generated subclasses) -----------------------
 

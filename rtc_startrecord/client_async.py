@@ -16,9 +16,10 @@ import asyncio
 import inspect
 from typing import Any, Self, Unpack
 
-from .attempts import Pause
+from .attempts import Exchange, Pause
 from .client_core import ClientCore, RawResponse, WaitOptions
 from .ratelimit_async import AsyncLimiter
+from .spec import Operation
 from .transport_async import AsyncTransport
 
 __all__ = ["BaseAsyncRtcClient"]
@@ -58,22 +59,23 @@ class BaseAsyncRtcClient(ClientCore):
 
     async def call(self, action: str, request: object) -> Any:
         """Run any action of the client's API version; returns its typed response model."""
-        op, query, headers, body = self._request(action, request)
-        exchange = await self._transport.exchange(
-            op.method, op.path, query, headers, body,
-            signer=self._sign, policy=self._policy, timeout=self._timeout, action=action,
-        )  # fmt: skip
+        op, exchange = await self._exchange(action, request)
         return self._result(op, exchange)
 
     async def call_raw(self, action: str, request: object) -> RawResponse:
         """`call`, returning the response model with the envelope as received, the HTTP status,
         the headers and the number of attempts (the same errors are raised)."""
+        op, exchange = await self._exchange(action, request)
+        return self._raw(op, exchange)
+
+    async def _exchange(self, action: str, request: object) -> tuple[Operation, Exchange]:
+        """Validate and serialize, then the transport's attempts: the final exchange."""
         op, query, headers, body = self._request(action, request)
         exchange = await self._transport.exchange(
             op.method, op.path, query, headers, body,
             signer=self._sign, policy=self._policy, timeout=self._timeout, action=action,
         )  # fmt: skip
-        return self._raw(op, exchange)
+        return op, exchange
 
     # -- the actions (typed per version in the generated subclasses) -----------------------
 
