@@ -27,13 +27,11 @@ from .signing import (
     _EMPTY_SHA256,
     _KEY_CACHE,
     _SCOPE_TERMINATOR,
-    _SIGNED_EXACT,
-    _SIGNER_OWNED,
     ALGORITHM,
-    DEFAULT_FORM_CONTENT_TYPE,
     _PreparedKey,
     canonical_query_string,
     canonical_uri,
+    select_headers,
     signing_host,
     x_date_now,
 )
@@ -58,15 +56,7 @@ class _Template:
         headers: Mapping[str, str],
         session_token: str | None,
     ) -> None:
-        out: dict[str, str] = {"Host": host}
-        signed: dict[str, str] = {}
-        for name, value in headers.items():
-            if name.lower() not in _SIGNER_OWNED:
-                out[name] = value
-                if name in _SIGNED_EXACT or name.startswith("X-"):
-                    signed[name.lower()] = value
-        if method != "GET" and "Content-Type" not in out:
-            out["Content-Type"] = signed["content-type"] = DEFAULT_FORM_CONTENT_TYPE
+        out, signed = select_headers(method, host, headers)
         if session_token:
             signed["x-security-token"] = session_token
         signed["host"] = signing_host(host)

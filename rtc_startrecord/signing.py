@@ -46,6 +46,7 @@ __all__ = [
     "VerifyResult",
     "canonical_query_string",
     "canonical_uri",
+    "select_headers",
     "sign",
     "sign_details",
     "signing_host",
@@ -271,6 +272,25 @@ def _string_to_sign(x_date: str, scope: str, canonical_request: str) -> str:
     return f"{ALGORITHM}\n{x_date}\n{scope}\n{digest}"
 
 
+def select_headers(
+    method: str, host: str, headers: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(the headers to send so far, the signed ones by lower-cased name) of the caller's
+    headers: Host first, then the caller's except those the signer owns, then the SDK's default
+    form Content-Type for a non-GET request without one. The SDK selects the signed headers by
+    exact spelling (Q1, Q2), and a later spelling of the same lower-cased name wins."""
+    out: dict[str, str] = {"Host": host}
+    signed: dict[str, str] = {}
+    for name, value in headers.items():
+        if name.lower() not in _SIGNER_OWNED:
+            out[name] = value
+            if name in _SIGNED_EXACT or name.startswith("X-"):
+                signed[name.lower()] = value
+    if method != "GET" and "Content-Type" not in out:
+        out["Content-Type"] = signed["content-type"] = DEFAULT_FORM_CONTENT_TYPE
+    return out, signed
+
+
 _last_valid_x_date = ""  # the last x_date that passed the check (most calls repeat it)
 
 
@@ -302,17 +322,7 @@ def sign_details(
         _last_valid_x_date = x_date
     body_hash = _sha256(body).hexdigest() if body else _EMPTY_SHA256
 
-    out: dict[str, str] = {"Host": host}
-    # Signed headers by lower-cased name; the SDK selects by exact spelling (Q1, Q2) and a later
-    # spelling of the same lower-cased name wins.
-    signed: dict[str, str] = {}
-    for name, value in headers.items():
-        if name.lower() not in _SIGNER_OWNED:
-            out[name] = value
-            if name in _SIGNED_EXACT or name.startswith("X-"):
-                signed[name.lower()] = value
-    if method != "GET" and "Content-Type" not in out:
-        out["Content-Type"] = signed["content-type"] = DEFAULT_FORM_CONTENT_TYPE
+    out, signed = select_headers(method, host, headers)
     out["X-Date"] = signed["x-date"] = x_date
     if session_token:
         out["X-Security-Token"] = signed["x-security-token"] = session_token
