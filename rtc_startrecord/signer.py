@@ -33,7 +33,6 @@ from .signing import (
     canonical_uri,
     select_headers,
     signing_host,
-    x_date_now,
 )
 
 __all__ = ["RequestSigner"]
@@ -146,14 +145,12 @@ class RequestSigner:
         headers: Mapping[str, str],
         body: bytes,
         *,
-        x_date: str | None = None,
+        x_date: str,
     ) -> dict[str, str]:
         """Every header to send, as `signing.sign` gives them for the same request.
 
-        `x_date` is the current time unless given (tests give it; it is not checked here, so
-        give only `YYYYMMDDTHHMMSSZ`)."""
-        if x_date is None:
-            x_date = x_date_now()
+        `x_date` is the request time (`signing.x_date_now()`); it is not checked here, so give
+        only `YYYYMMDDTHHMMSSZ`."""
         t = self._template(method, host, path, headers)
         body_hash = _sha256(body).hexdigest() if body else _EMPTY_SHA256
         first, middle, last = t.parts

@@ -143,6 +143,18 @@ def version_of_model(cls: type[Any]) -> str | None:
     return None
 
 
+def generated_module(cls: object, name: str) -> Any:
+    """The generated module `name` (wire, checked) beside the models of `cls`'s API version,
+    or None: not a generated model, or a tree generated before that module existed."""
+    if not isinstance(cls, type) or version_of_model(cls) is None:
+        return None
+    package = cls.__module__.rsplit(".", 1)[0]
+    try:
+        return importlib.import_module(f"{package}.{name}")
+    except ModuleNotFoundError:
+        return None
+
+
 @cache
 def action_of_model(cls: type[Any]) -> tuple[str, str]:
     """(action, version) whose request model is `cls`; only that version's spec is read."""

@@ -8,7 +8,6 @@ version's rule set. Problems never quote a value the spec marks writeOnly (bucke
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable, Hashable, Mapping
 from functools import cache
@@ -232,15 +231,9 @@ def _checked_writer(cls: type) -> tuple[_Checked, type[Exception]] | None:
         return _CHECKED[cls]
     except KeyError:
         pass
-    found = None
-    if spec.version_of_model(cls) is not None:
-        package = cls.__module__.rsplit(".", 1)[0]
-        try:
-            module = importlib.import_module(f"{package}.checked")
-        except ModuleNotFoundError:  # a tree generated before the checked writers
-            module = None
-        fn = module.CHECKED.get(cls) if module is not None else None
-        found = (fn, module.Unchecked) if fn is not None and module is not None else None
+    module = spec.generated_module(cls, "checked")
+    fn = module.CHECKED.get(cls) if module is not None else None
+    found = (fn, module.Unchecked) if fn is not None else None
     _CHECKED[cls] = found
     return found
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import importlib
 from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -26,7 +25,7 @@ import attrs
 import orjson
 
 from .errors import Problem, WireFormatError, json_type
-from .spec import response_only_models, secret_keys, version_of_model
+from .spec import generated_module, response_only_models, secret_keys, version_of_model
 
 if TYPE_CHECKING:
     import cattrs
@@ -223,15 +222,8 @@ def _is_response(cls: type[Any]) -> bool:
 
 
 def _generated(cls: Any) -> Any:
-    """The generated wire module of `cls`'s API version, or None (not a generated model, or
-    one defined elsewhere)."""
-    if not isinstance(cls, type) or version_of_model(cls) is None:
-        return None
-    package = cls.__module__.rsplit(".", 1)[0]
-    try:
-        return importlib.import_module(f"{package}.wire")
-    except ModuleNotFoundError:  # a tree generated before the wire modules: cattrs does it all
-        return None
+    """The generated wire module of `cls`'s API version, or None (cattrs does it all)."""
+    return generated_module(cls, "wire")
 
 
 _Reader = tuple[Callable[[Any], Any] | None, bool]

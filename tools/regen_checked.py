@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from regen_wire import Kind, Member, read_models
+from regen_wire import Kind, Member, has_any, read_models
 
 _FORMAT_RANGE = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 _INT_RANGE = (-(2**63), 2**63 - 1)  # what orjson writes and jsonschema-rs reads as an integer
@@ -274,17 +274,13 @@ class _Writer:
         return lines
 
 
-def _has_any(kind: Kind) -> bool:
-    return kind.tag == "any" or (kind.item is not None and _has_any(kind.item))
-
-
 def render_checked(
     models_source: str, schemas: dict[str, Any], *, version: str, header: str
 ) -> str:
     """The source of a version's generated checked.py (see the module docstring)."""
     models = read_models(models_source)
     writer = _Writer(schemas)
-    usable = [c for c, ms in models.items() if not any(_has_any(m.kind) for m in ms)]
+    usable = [c for c, ms in models.items() if not any(has_any(m.kind) for m in ms)]
     body: list[str] = []
     for name in usable:
         body += ["", "", *writer.cls(name, models[name])]

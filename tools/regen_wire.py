@@ -129,8 +129,9 @@ def read_models(models_source: str) -> dict[str, list[Member]]:
 # -- to_wire -------------------------------------------------------------------------------
 
 
-def _has_any(kind: Kind) -> bool:
-    return kind.tag == "any" or (kind.item is not None and _has_any(kind.item))
+def has_any(kind: Kind) -> bool:
+    """Whether a member holds `Any` anywhere (no generated writer then)."""
+    return kind.tag == "any" or (kind.item is not None and has_any(kind.item))
 
 
 def _out_expr(kind: Kind, x: str) -> str:
@@ -279,13 +280,13 @@ def render_wire(models_source: str, *, version: str, header: str) -> str:
         lines.append(f"_K_{cls} = frozenset({keys!r})")
     body: list[str] = []
     for cls, members in models.items():
-        if not any(_has_any(m.kind) for m in members):
+        if not any(has_any(m.kind) for m in members):
             body += ["", "", *_to_wire(cls, members)]
     for tolerant in (False, True):
         for cls, members in models.items():
             body += ["", "", *_from_wire(cls, members, tolerant)]
     lines += body
-    writable = [c for c, ms in models.items() if not any(_has_any(m.kind) for m in ms)]
+    writable = [c for c, ms in models.items() if not any(has_any(m.kind) for m in ms)]
     lines += [
         "",
         "",
