@@ -40,6 +40,7 @@ from .validation import (
     checked_wire,
     encoding_problems,
     has_errors,
+    passing_bodies_are_null_free,
     rule_problems,
     validate_wire,
 )
@@ -301,7 +302,12 @@ class ClientCore:
             raise TypeError(
                 f"{action} takes a {op.request} or a wire dict, not {type(request).__name__}"
             )
-        self._judge(action, validate_wire(wire, action, self.version, check_encoding=False))
+        problems = validate_wire(wire, action, self.version, check_encoding=False)
+        if problems and has_errors(problems):
+            # Refused anyway: say what JSON cannot carry too, since jsonschema-rs shows NaN and
+            # the infinities as null ("null is not of type number").
+            problems += encoding_problems(wire)
+        self._judge(action, problems)
         return op, wire
 
     def _judge(self, action: str, problems: list[Problem]) -> None:
@@ -317,6 +323,7 @@ class ClientCore:
     def _encode(
         self, op: spec.Operation, wire: dict[str, Any]
     ) -> tuple[list[tuple[str, str]], dict[str, str], bytes]:
+        """The query, headers and body of a wire dict that has passed the schema (`_wire`)."""
         query = [("Action", op.action), ("Version", op.version)]
         if op.request_in == "query":
             query += [(name, str(wire[name])) for name in op.query if name in wire]
@@ -328,8 +335,14 @@ class ClientCore:
                 Problem(path="$", rule="schema.type", message=str(exc))
             ]
             raise RequestInvalid(problems) from None
-        if b"null" in body and (problems := encoding_problems(wire, body)):
-            raise RequestInvalid(problems)  # NaN or an infinity, which orjson writes as null
+        # `wire` passed the schema here, which for every shipped action rules out a None, NaN
+        # or an infinity (orjson writes all three as null): scanning 8 KB for `null` costs 5 µs.
+        if (
+            not passing_bodies_are_null_free(op.action, op.version)
+            and b"null" in body
+            and (problems := encoding_problems(wire, body))
+        ):
+            raise RequestInvalid(problems)
         return query, {"Content-Type": "application/json", "User-Agent": USER_AGENT}, body
 
     def _request(

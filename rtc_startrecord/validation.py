@@ -43,6 +43,43 @@ def _validator(action: str, version: str) -> Any:
     return jsonschema_rs.validator_for(schema)
 
 
+@cache
+def passing_bodies_are_null_free(action: str, version: str) -> bool:
+    """Whether a body that passes this action's schema holds neither None nor NaN or an
+    infinity: true when the schema types every value it admits (each object closed by
+    `additionalProperties: false`, each array with its `items`), since jsonschema-rs's `number`
+    and `integer` reject NaN and the infinities (tests/test_null_free.py holds it to that).
+
+    orjson writes None, NaN and the infinities as `null`; the client looks for a `null` in the
+    bytes only when this is false. For every action of every version it is true."""
+    schemas = spec.bundle(version)["components"]["schemas"]
+    return _typed_throughout(
+        {"$ref": f"#/components/schemas/{spec.operation(action, version).request}"}, schemas, set()
+    )
+
+
+def _typed_throughout(node: Any, schemas: dict[str, Any], seen: set[str]) -> bool:
+    while isinstance(node, dict) and "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[1]
+        if name in seen:  # a cycle: the schema it names is being checked already
+            return True
+        seen = seen | {name}
+        node = schemas[name]
+    if not isinstance(node, dict):
+        return False
+    kind = node.get("type")
+    if kind in ("string", "boolean", "integer", "number"):
+        return True  # an enum or const beside the type narrows it further
+    if kind == "object":
+        extra = node.get("additionalProperties", True)
+        return (extra is False or _typed_throughout(extra, schemas, seen)) and all(
+            _typed_throughout(sub, schemas, seen) for sub in node.get("properties", {}).values()
+        )
+    if kind == "array":
+        return "items" in node and _typed_throughout(node["items"], schemas, seen)
+    return False  # untyped, several types, or null
+
+
 def _path(parts: Any) -> str:
     out = "$"
     for p in parts:
