@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from functools import partial
 from importlib import metadata
 from pathlib import Path
+from statistics import median
 from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,8 +73,10 @@ def documented_body(version: str) -> dict[str, Any]:
 BODIES = {"documented": documented_body("2020-12-01"), "maximal (17+17)": maximal_start_body()}
 
 
-def timeit(fns: dict[str, Callable[[], Any]], *, rounds: int, number: int) -> dict[str, float]:
-    """Median seconds per call of each function, over `rounds` rounds of `number` calls.
+def timeit(
+    fns: dict[str, Callable[[], Any]], *, rounds: int, number: int
+) -> dict[str, list[float]]:
+    """Seconds per call of each function in each of `rounds` rounds of `number` calls.
 
     The candidates take turns within every round, so that a slow moment of the machine (a VM,
     two cores) falls on all of them alike: the ratios are what this measures.
@@ -88,11 +91,13 @@ def timeit(fns: dict[str, Callable[[], Any]], *, rounds: int, number: int) -> di
             for _ in range(number):
                 fn()
             samples[name].append((time.perf_counter() - t0) / number)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return samples
 
 
-def rates(fns: dict[str, Callable[[], Any]], *, rounds: int, seconds: float) -> dict[str, float]:
-    """Median calls per second of each function: `rounds` rounds, each candidate running for
+def rates(
+    fns: dict[str, Callable[[], Any]], *, rounds: int, seconds: float
+) -> dict[str, list[float]]:
+    """Calls per second of each function in each of `rounds` rounds, each candidate running for
     `seconds` in turn within a round."""
     for fn in fns.values():
         for _ in range(50):
@@ -106,7 +111,17 @@ def rates(fns: dict[str, Callable[[], Any]], *, rounds: int, seconds: float) -> 
                     fn()
                 n += 20
             samples[name].append(n / elapsed)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return samples
+
+
+def spread(ours: list[float], official: list[float]) -> tuple[float, float]:
+    """The quartiles of the per-round ratios ours / official: how far one round's ratio moves
+    (the rounds of a section interleave the candidates, so each pair shares its moment)."""
+    ratios = [a / b for a, b in zip(ours, official, strict=True)]
+    if len(ratios) < 2:
+        return (ratios[0], ratios[0])
+    q = statistics.quantiles(ratios, n=4)
+    return (q[0], q[2])
 
 
 # -- prepare -------------------------------------------------------------------------------
@@ -189,6 +204,7 @@ class Row:
     floor: float | None
     goal: float  # the ratio ours / official to reach
     higher_is_better: bool = False
+    quartiles: tuple[float, float] | None = None  # of the per-round ratios, where measured
 
     @property
     def ratio(self) -> float:
@@ -213,17 +229,19 @@ def fmt(value: float, unit: str) -> str:
 
 def table(rows: list[Row]) -> str:
     out = [
-        "| measure | unit | ours | official SDK | floor | ours / official | goal | met "
-        "| of floor |",
-        "|---|---|---:|---:|---:|---:|---|---|---:|",
+        "| measure | unit | ours | official SDK | floor | ours / official | per-round quartiles "
+        "| goal | met | of floor |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|---:|",
     ]
     for r in rows:
         goal = f"{'≥' if r.higher_is_better else '≤'} {r.goal:g}x"
         share = "-" if r.of_floor is None else f"{r.of_floor:.0%}"
         flo = "-" if r.floor is None else fmt(r.floor, r.unit)
+        quart = "-" if r.quartiles is None else f"{r.quartiles[0]:.2f}-{r.quartiles[1]:.2f}x"
         out.append(
             f"| {r.what} | {r.unit} | {fmt(r.ours, r.unit)} | {fmt(r.official, r.unit)} "
-            f"| {flo} | {r.ratio:.2f}x | {goal} | {'yes' if r.met else '**no**'} | {share} |"
+            f"| {flo} | {r.ratio:.2f}x | {quart} | {goal} | {'yes' if r.met else '**no**'} "
+            f"| {share} |"
         )
     return "\n".join(out)
 
@@ -260,10 +278,11 @@ def main() -> None:
                 Row(
                     f"prepare, {label} body, {kind}",
                     "µs",
-                    t[kind] * 1e6,
-                    t["official"] * 1e6,
-                    t["floor"] * 1e6,
+                    median(t[kind]) * 1e6,
+                    median(t["official"]) * 1e6,
+                    median(t["floor"]) * 1e6,
                     goal=0.5,
+                    quartiles=spread(t[kind], t["official"]),
                 )
             )
 
@@ -290,11 +309,12 @@ def main() -> None:
                     Row(
                         f"end to end (keep-alive), {label} body, {kind}",
                         "calls/s",
-                        cps[kind],
-                        cps["official"],
-                        cps["floor"],
+                        median(cps[kind]),
+                        median(cps["official"]),
+                        median(cps["floor"]),
                         goal=2.0,
                         higher_is_better=True,
+                        quartiles=spread(cps[kind], cps["official"]),
                     )
                 )
 
@@ -321,10 +341,11 @@ def main() -> None:
             Row(
                 f"prepare, {version} documented body, dict",
                 "µs",
-                t[f"ours {version}"] * 1e6,
-                t[f"official {version}"] * 1e6,
-                t[f"floor {version}"] * 1e6,
+                median(t[f"ours {version}"]) * 1e6,
+                median(t[f"official {version}"]) * 1e6,
+                median(t[f"floor {version}"]) * 1e6,
                 goal=0.5,
+                quartiles=spread(t[f"ours {version}"], t[f"official {version}"]),
             )
         )
 

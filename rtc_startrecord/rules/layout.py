@@ -243,10 +243,11 @@ def _custom_layout(
     if type(regions) is not list:
         out.append(_R11_NO_REGIONS)
         return
-    canvas = canvas_size(layout)
-    if geometry is Geometry.RATIO:
+    if geometry is Geometry.RATIO:  # ratios of the canvas: its size is not needed
+        canvas = DEFAULT_CANVAS
         wkey, hkey, limits = "WidthProportion", "HeightProportion", (1.0, 1.0)
     else:
+        canvas = canvas_size(layout)
         wkey, hkey, limits = "Width", "Height", (float(canvas[0]), float(canvas[1]))
     right, bottom = limits[0] + EPSILON, limits[1] + EPSILON
     # One pass over the regions: where each StreamIndex first appears, duplicates, R16, R27.
