@@ -127,10 +127,13 @@ class BaseRtcClient(ClientCore):
         Options (`WaitOptions`): `timeout` (60 s), `interval` (0.5 s, doubling up to
         `max_interval`, 5 s), `on_progress(response)`, told of every GetRecordTask answer polled
         (its response model, envelope and all) before its status is judged, so it has seen the
-        last one when TaskEndedEarly or WaitTimeout is raised.
+        last one when TaskEndedEarly or WaitTimeout is raised; `on_raw_progress(raw)`, the same
+        for each poll's `RawResponse` (the envelope as received, status, headers, request id and
+        attempts: what `call_raw` returns), told first.
         Raises WaitTimeout when time runs out, TaskEndedEarly when the task ends or fails (Status
         3 or 4) before reaching `status`.
         """
+        on_raw = options.get("on_raw_progress")
         steps = self._wait_steps(app_id, room_id, task_id, status=status, **options)
         step = next(steps)
         try:
@@ -138,7 +141,11 @@ class BaseRtcClient(ClientCore):
                 if isinstance(step, Pause):
                     time.sleep(step.seconds)
                     step = steps.send(None)
-                else:
+                elif on_raw is None:
                     step = steps.send(self.call("GetRecordTask", step))
+                else:
+                    raw = self.call_raw("GetRecordTask", step)
+                    on_raw(raw)
+                    step = steps.send(raw.parsed)
         except StopIteration as done:
             return done.value

@@ -106,6 +106,7 @@ class BaseAsyncRtcClient(ClientCore):
     ) -> Any:
         """Poll GetRecordTask until the task reaches `status`; return the RecordTask (the
         options and errors of the sync client's `wait_for_task`)."""
+        on_raw = options.get("on_raw_progress")
         steps = self._wait_steps(app_id, room_id, task_id, status=status, **options)
         step = next(steps)
         try:
@@ -113,7 +114,11 @@ class BaseAsyncRtcClient(ClientCore):
                 if isinstance(step, Pause):
                     await asyncio.sleep(step.seconds)
                     step = steps.send(None)
-                else:
+                elif on_raw is None:
                     step = steps.send(await self.call("GetRecordTask", step))
+                else:
+                    raw = await self.call_raw("GetRecordTask", step)
+                    on_raw(raw)
+                    step = steps.send(raw.parsed)
         except StopIteration as done:
             return done.value

@@ -128,6 +128,7 @@ class WaitOptions(TypedDict, total=False):
     interval: float
     max_interval: float
     on_progress: Callable[[Any], None] | None
+    on_raw_progress: Callable[[RawResponse], None] | None
 
 
 class ClientCore:
@@ -423,9 +424,11 @@ class ClientCore:
         interval: float = 0.5,
         max_interval: float = 5.0,
         on_progress: Callable[[Any], None] | None = None,
+        on_raw_progress: Callable[[RawResponse], None] | None = None,
     ) -> Generator[dict[str, str] | Pause, Any, Any]:
         """The polls of `wait_for_task`: yields a GetRecordTask query (and is sent its
-        response) or a Pause; returns the RecordTask, or raises TaskEndedEarly/WaitTimeout."""
+        response) or a Pause; returns the RecordTask, or raises TaskEndedEarly/WaitTimeout.
+        `on_raw_progress` is the shells' to call: they hold each poll's raw answer."""
         deadline = time.monotonic() + timeout
         delay = interval
         query = {"AppId": app_id, "RoomId": room_id, "TaskId": task_id}

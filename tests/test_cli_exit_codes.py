@@ -176,6 +176,12 @@ def test_answers_are_printed_as_received(
     sim.app.envelope = envelope  # type: ignore[method-assign]
     assert cli.main(["start", str(CUSTOM)]) == 0
     assert json.loads(capsys.readouterr().out)["ResponseMetadata"]["NewerKey"] == "kept"
+    # The last answer of a wait too, whether the wait succeeds or runs out of time.
+    for wanted, code in (("running", 0), ("ended", 2)):
+        assert cli.main(["get", str(CUSTOM), "--wait", wanted, "--timeout", "0.3"]) == code
+        printed = json.loads(capsys.readouterr().out)
+        assert printed["ResponseMetadata"]["NewerKey"] == "kept"
+        assert printed["ResponseMetadata"]["Action"] == "GetRecordTask"
 
 
 def test_serve(tmp_path: Path) -> None:

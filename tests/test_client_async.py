@@ -81,6 +81,24 @@ async def test_rtc_async_client_fixture_talks_to_the_simulator(
     assert raw.parsed.result.record_task.status is not None
 
 
+async def test_async_wait_hands_each_raw_answer_before_its_model(
+    rtc_async_client: rs.AsyncRtcClient, rtc_simulator: Simulator
+) -> None:
+    body: Any = dict(BODY, TaskId="waited")
+    await rtc_async_client.start_record(body)
+    seen: list[tuple[str, Any]] = []
+    task = await rtc_async_client.wait_for_task(
+        "app1", "room1", "waited", status=2, timeout=5,
+        on_raw_progress=lambda raw: seen.append(("raw", raw)),
+        on_progress=lambda response: seen.append(("model", response)),
+    )  # fmt: skip
+    assert task.status == rs.RecordTaskStatus.RUNNING
+    assert [kind for kind, _ in seen] == ["raw", "model"]
+    raw = seen[0][1]
+    assert isinstance(raw, rs.RawResponse) and raw.parsed is seen[1][1] and raw.request_id
+    assert raw.envelope["Result"]["RecordTask"]["Status"] == 2
+
+
 async def test_a_sync_limiter_is_refused_by_the_async_client() -> None:
     with pytest.raises(TypeError, match="async acquire"):
         rs.AsyncRtcClient(rs.Credentials("ak", "sk"), limiter=rs.RateLimiter(5))

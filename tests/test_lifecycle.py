@@ -486,6 +486,29 @@ def test_wait_for_running(client: rs.RtcClient) -> None:
     assert task.status == rs.RecordTaskStatus.RUNNING
 
 
+def test_wait_hands_each_raw_answer_before_its_model(sim: Simulator, client: rs.RtcClient) -> None:
+    client.start_record(minimal())
+    seen: list[tuple[str, Any]] = []
+    timer = threading.Timer(0.3, lambda: sim.advance(200))  # the idle end (default 180 s)
+    timer.start()
+    try:
+        task = client.wait_for_task(
+            APP, ROOM, "task1", status=3, timeout=5, interval=0.05,
+            on_raw_progress=lambda raw: seen.append(("raw", raw)),
+            on_progress=lambda response: seen.append(("model", response)),
+        )  # fmt: skip
+    finally:
+        timer.cancel()
+    assert task.status == rs.RecordTaskStatus.ENDED
+    assert len(seen) >= 4 and [kind for kind, _ in seen] == ["raw", "model"] * (len(seen) // 2)
+    for (_, raw), (_, model) in zip(seen[::2], seen[1::2], strict=True):
+        assert isinstance(raw, rs.RawResponse) and raw.parsed is model
+        assert raw.status == 200 and raw.attempts == 1 and raw.request_id
+        assert raw.envelope["ResponseMetadata"]["Action"] == "GetRecordTask"
+    request_ids = [raw.request_id for kind, raw in seen if kind == "raw"]
+    assert len(set(request_ids)) == len(request_ids)  # one poll, one answer each
+
+
 def test_wait_times_out_while_running(client: rs.RtcClient) -> None:
     client.start_record(minimal())
     t0 = time.monotonic()

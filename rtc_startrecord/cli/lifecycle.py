@@ -28,6 +28,7 @@ from .validate import check_body
 from .wait import wait_for_status
 
 if TYPE_CHECKING:
+    from ..client_core import RawResponse
     from ..errors import RtcApiError
     from ..redaction import Redactor
     from ..v2020_12_01 import RtcClient
@@ -95,38 +96,15 @@ def _client(args: argparse.Namespace, credentials: Any, endpoint: str | None) ->
     except ValueError as exc:  # a malformed --endpoint
         raise CliError(f"--endpoint: {exc}; give a URL like https://rtc.volcengineapi.com or "
                        "the one 'serve' prints") from None  # fmt: skip
-    args.received = _keep_envelopes(client)
     return client
 
 
-def _keep_envelopes(client: RtcClient) -> list[dict[str, Any]]:
-    """The envelope of the client's last answer, as received, in a one-item list.
-
-    Answers are printed as received, so that keys a newer service adds are kept (the response
-    models drop keys they do not know). The client has no public hook for the raw envelope yet,
-    so this wraps its answer handling on this one instance; without it, the model is printed.
-    """
-    seen: list[dict[str, Any]] = []
-    handle = getattr(client, "_result", None)
-    if handle is None:
-        return seen
-
-    def result(op: Any, exchange: Any) -> Any:
-        envelope = getattr(exchange, "envelope", None)
-        seen[:] = [envelope] if isinstance(envelope, dict) else []
-        return handle(op, exchange)
-
-    setattr(client, "_result", result)  # noqa: B010 (an instance attribute, on purpose)
-    return seen
-
-
-def answer_json(args: argparse.Namespace, response: Any) -> str:
-    """The answer to print: the envelope as received (redacted), else the response model's."""
-    from ..wire import to_wire
-
-    received: list[dict[str, Any]] = getattr(args, "received", None) or []
+def answer_json(args: argparse.Namespace, raw: RawResponse) -> str:
+    """The answer to print: the envelope as received (`call_raw`), redacted. Printed as
+    received so that keys a newer service adds are kept (the response models drop keys they do
+    not know)."""
     redactor: Redactor = args.redactor
-    return redactor.json(received[-1] if received else to_wire(response))
+    return redactor.json(raw.envelope)
 
 
 def _run_local(args: argparse.Namespace, action: str, body: dict[str, Any]) -> int:
@@ -186,10 +164,11 @@ def _run_action(
     from ..errors import RtcApiError
 
     try:
-        response = client.call(action, body)
+        raw = client.call_raw(action, body)
     except RtcApiError as exc:
         return refused(args, action, exc)
-    out(answer_json(args, response))
+    response = raw.parsed
+    out(answer_json(args, raw))
     if action == "StartRecord":
         from ..outcomes import StartOutcome, start_outcome
 

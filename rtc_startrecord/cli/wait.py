@@ -4,7 +4,7 @@ Exit 0 when the task reaches the status, 1 when it ends or fails first (it never
 client's `TERMINAL` statuses), 2 when ``--timeout`` runs out; the last GetRecordTask envelope
 goes to stdout in every case.
 
-The waiting is the client's `wait_for_task`; its ``on_progress`` hands each polled answer here
+The waiting is the client's `wait_for_task`; its ``on_raw_progress`` hands each polled answer here
 for the progress line and for the envelope printed at the end.
 """
 
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .io import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, PROG, err, out
 
 if TYPE_CHECKING:
+    from ..client_core import RawResponse
     from ..models import RecordTaskStatus
     from ..redaction import Redactor
     from ..v2020_12_01 import RtcClient
@@ -77,7 +78,7 @@ def wait_for_status(args: argparse.Namespace, client: RtcClient, body: dict[str,
     task_id = body.get("TaskId")
     want = f"{int(wanted)} ({status_name(wanted)})"
     t0 = time.monotonic()
-    last: list[Any] = []
+    last: list[RawResponse] = []
 
     def status_of(response: Any) -> tuple[Any, int]:
         # RecordTask is optional from 2023-06-01 on: no task yet is shown as status -1 (?).
@@ -85,9 +86,9 @@ def wait_for_status(args: argparse.Namespace, client: RtcClient, body: dict[str,
         status = None if task is None else task.status
         return task, -1 if status is None else int(status)
 
-    def progress(response: Any) -> None:
-        last[:] = [response]
-        now = status_of(response)[1]
+    def progress(raw: RawResponse) -> None:
+        last[:] = [raw]
+        now = status_of(raw.parsed)[1]
         err(f"waiting for task {task_id}: status {now} ({status_name(now)}), "
             f"{time.monotonic() - t0:.1f}s elapsed")  # fmt: skip
 
@@ -100,11 +101,11 @@ def wait_for_status(args: argparse.Namespace, client: RtcClient, body: dict[str,
             timeout=timeout,
             interval=FIRST_DELAY,
             max_interval=MAX_DELAY,
-            on_progress=progress,
+            on_raw_progress=progress,
         )
     except TaskEndedEarly:
         out(answer_json(args, last[-1]))
-        task, now = status_of(last[-1])
+        task, now = status_of(last[-1].parsed)
         reason = redactor.text(task.stop_reason) if task is not None and task.stop_reason else None
         err(f"{PROG}: task {task_id} reached status {now} ({status_name(now)}"
             f"{', ' + reason if reason else ''}) and will not reach {want}")  # fmt: skip

@@ -37,6 +37,13 @@ assert_type(rs.start_outcome(started) is rs.StartOutcome.ALREADY_RUNNING, bool)
 task = client.wait_for_task("a", "r", "t", status=v2023_11_01.RecordTaskStatus.RUNNING, timeout=5)
 assert_type(task, v2023_11_01.RecordTask)
 
+
+def log_poll(raw: rs.RawResponse) -> None:
+    print(raw.request_id, raw.status, raw.envelope.get("ResponseMetadata"))
+
+
+task = client.wait_for_task("a", "r", "t", status=2, timeout=5, on_raw_progress=log_poll)
+
 # -- dict bodies: TypedDicts, plain values or enum members ---------------------------------------
 storage: StorageConfigDict = {"Type": 0, "TosConfig": {"AccountId": "2000000000", "Bucket": "b"}}
 body: StartRecordRequestDict = {
