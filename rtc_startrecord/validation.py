@@ -43,6 +43,11 @@ def _validator(action: str, version: str) -> Any:
     return jsonschema_rs.validator_for(schema)
 
 
+# Keywords that let values past `properties`/`items` under schemas of their own: a schema using
+# them is not walked (none of the spec's does), so the client keeps scanning its bodies.
+_WIDENING = frozenset({"patternProperties", "prefixItems", "unevaluatedProperties", "$dynamicRef"})
+
+
 @cache
 def passing_bodies_are_null_free(action: str, version: str) -> bool:
     """Whether a body that passes this action's schema holds neither None nor NaN or an
@@ -65,8 +70,8 @@ def _typed_throughout(node: Any, schemas: dict[str, Any], seen: set[str]) -> boo
             return True
         seen = seen | {name}
         node = schemas[name]
-    if not isinstance(node, dict):
-        return False
+    if not isinstance(node, dict) or not _WIDENING.isdisjoint(node):
+        return False  # not a schema object, or one admitting values no walk here looks at
     kind = node.get("type")
     if kind in ("string", "boolean", "integer", "number"):
         return True  # an enum or const beside the type narrows it further

@@ -47,6 +47,12 @@ def test_every_shipped_action_types_every_value(version: str) -> None:
         {"type": ["number", "null"]},
         {"type": "null"},
         {"$ref": "#/components/schemas/Open"},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "patternProperties": {"^X": {}},  # X-keys of any kind pass
+        },
+        {"type": "array", "items": {"type": "number"}, "prefixItems": [{}]},
     ],
     ids=repr,
 )
