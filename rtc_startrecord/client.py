@@ -21,17 +21,16 @@ from .client_core import (
     DEFAULT_TIMEOUT,
     ENDPOINT_ENV,
     SERVICE,
-    TERMINAL,
     USER_AGENT,
     ClientCore,
     ClientOptions,
     PreparedRequest,
     RawResponse,
-    WaitOptions,
 )
 from .ratelimit import Limiter
 from .spec import Operation
 from .transport import Transport
+from .waiting import TERMINAL, WaitOptions, wait_steps
 
 __all__ = [
     "AMBIGUOUS_OUTCOMES",
@@ -134,7 +133,7 @@ class BaseRtcClient(ClientCore):
         3 or 4) before reaching `status`.
         """
         on_raw = options.get("on_raw_progress")
-        steps = self._wait_steps(app_id, room_id, task_id, status=status, **options)
+        steps = wait_steps(app_id, room_id, task_id, status=status, **options)
         step = next(steps)
         try:
             while True:

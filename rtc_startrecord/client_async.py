@@ -17,10 +17,11 @@ import inspect
 from typing import Any, Self, Unpack
 
 from .attempts import Exchange, Pause
-from .client_core import ClientCore, RawResponse, WaitOptions
+from .client_core import ClientCore, RawResponse
 from .ratelimit_async import AsyncLimiter
 from .spec import Operation
 from .transport_async import AsyncTransport
+from .waiting import WaitOptions, wait_steps
 
 __all__ = ["BaseAsyncRtcClient"]
 
@@ -107,7 +108,7 @@ class BaseAsyncRtcClient(ClientCore):
         """Poll GetRecordTask until the task reaches `status`; return the RecordTask (the
         options and errors of the sync client's `wait_for_task`)."""
         on_raw = options.get("on_raw_progress")
-        steps = self._wait_steps(app_id, room_id, task_id, status=status, **options)
+        steps = wait_steps(app_id, room_id, task_id, status=status, **options)
         step = next(steps)
         try:
             while True:

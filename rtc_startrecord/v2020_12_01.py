@@ -63,8 +63,9 @@ from rtc_startrecord_models.v2020_12_01 import (
 )
 
 from .client import BaseRtcClient
-from .client_core import ClientOptions, WaitOptions
+from .client_core import ClientOptions
 from .credentials import Credentials
+from .waiting import WaitOptions
 
 if TYPE_CHECKING:
     from typing import Self, Unpack

@@ -70,7 +70,7 @@ from rtc_startrecord_models.v2022_06_01 import (
 )
 
 from . import v2020_12_01 as _v2020_12_01
-from .client_core import WaitOptions
+from .waiting import WaitOptions
 
 if TYPE_CHECKING:
     from typing import Unpack

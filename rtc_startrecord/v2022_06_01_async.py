@@ -27,7 +27,7 @@ from rtc_startrecord_models.v2022_06_01 import (
 )
 
 from . import v2020_12_01_async as _v2020_12_01_async
-from .client_core import WaitOptions
+from .waiting import WaitOptions
 
 if TYPE_CHECKING:
     from typing import Unpack

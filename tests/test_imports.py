@@ -48,6 +48,7 @@ FORBIDDEN: dict[str, set[str]] = {
 LAYER_OF = {
     "client_core": "client",
     "client_async": "client",
+    "waiting": "client",
     "attempts": "transport",
     "transport_async": "transport",
     "http_fast": "transport",

@@ -176,8 +176,9 @@ def _client_imports(
     if v.version == default:
         return [
             f"from .{base_module} import {root}",
-            "from .client_core import ClientOptions, WaitOptions",
+            "from .client_core import ClientOptions",
             "from .credentials import Credentials",
+            "from .waiting import WaitOptions",
             "",
             "if TYPE_CHECKING:",
             "    from typing import Self, Unpack",
@@ -191,7 +192,7 @@ def _client_imports(
     parent = default_module(versions, default) + suffix
     return [
         f"from . import {parent} as _{parent}",
-        "from .client_core import WaitOptions",
+        "from .waiting import WaitOptions",
         "",
         "if TYPE_CHECKING:",
         "    from typing import Unpack",
