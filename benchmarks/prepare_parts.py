@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -27,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import jsonschema_rs
 import orjson
-from bench import AK, BODIES, SK, official_prepare
+from bench import AK, BODIES, SK, official_prepare, timeit
 
 import rtc_startrecord as rs
 from rtc_startrecord import rules, signing, spec
@@ -36,17 +35,10 @@ from rtc_startrecord.wire import to_wire
 
 
 def interleaved(fns: dict[str, Callable[[], Any]], rounds: int, number: int) -> dict[str, float]:
-    """Median µs per call of each function, the functions taking turns within each round."""
-    for fn in fns.values():
-        fn()
-    samples: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            for _ in range(number):
-                fn()
-            samples[name].append((time.perf_counter() - t0) / number * 1e6)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    """Median µs per call of each function, the functions taking turns within each round
+    (`bench.timeit`)."""
+    samples = timeit(fns, rounds=rounds, number=number)
+    return {name: statistics.median(values) * 1e6 for name, values in samples.items()}
 
 
 def parts(body: dict[str, Any], rounds: int, number: int) -> dict[str, float]:
