@@ -24,6 +24,7 @@ from .client_core import (
     USER_AGENT,
     ClientCore,
     ClientOptions,
+    EchoesHidden,
     PreparedRequest,
     RawResponse,
 )
@@ -76,23 +77,25 @@ class BaseRtcClient(ClientCore):
 
     def call(self, action: str, request: object) -> Any:
         """Run any action of the client's API version; returns its typed response model."""
-        op, exchange = self._exchange(action, request)
-        return self._result(op, exchange)
+        op, query, headers, body = self._request(action, request)
+        with EchoesHidden(body, op.version):
+            return self._result(op, self._exchange(op, query, headers, body))
 
     def call_raw(self, action: str, request: object) -> RawResponse:
         """`call`, returning the response model with the envelope as received, the HTTP status,
         the headers and the number of attempts (the same errors are raised)."""
-        op, exchange = self._exchange(action, request)
-        return self._raw(op, exchange)
-
-    def _exchange(self, action: str, request: object) -> tuple[Operation, Exchange]:
-        """Validate and serialize, then the transport's attempts: the final exchange."""
         op, query, headers, body = self._request(action, request)
-        exchange = self._transport.exchange(
+        with EchoesHidden(body, op.version):
+            return self._raw(op, self._exchange(op, query, headers, body))
+
+    def _exchange(
+        self, op: Operation, query: list[tuple[str, str]], headers: dict[str, str], body: bytes
+    ) -> Exchange:
+        """The transport's attempts at one validated and serialized request: the final answer."""
+        return self._transport.exchange(
             op.method, op.path, query, headers, body,
-            signer=self._sign, policy=self._policy, timeout=self._timeout, action=action,
+            signer=self._sign, policy=self._policy, timeout=self._timeout, action=op.action,
         )  # fmt: skip
-        return op, exchange
 
     # -- the actions (typed per version in the generated subclasses) -----------------------
 

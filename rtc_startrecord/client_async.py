@@ -17,7 +17,7 @@ import inspect
 from typing import Any, Self, Unpack
 
 from .attempts import Exchange, Pause
-from .client_core import ClientCore, RawResponse
+from .client_core import ClientCore, EchoesHidden, RawResponse
 from .ratelimit_async import AsyncLimiter
 from .spec import Operation
 from .transport_async import AsyncTransport
@@ -60,23 +60,25 @@ class BaseAsyncRtcClient(ClientCore):
 
     async def call(self, action: str, request: object) -> Any:
         """Run any action of the client's API version; returns its typed response model."""
-        op, exchange = await self._exchange(action, request)
-        return self._result(op, exchange)
+        op, query, headers, body = self._request(action, request)
+        with EchoesHidden(body, op.version):
+            return self._result(op, await self._exchange(op, query, headers, body))
 
     async def call_raw(self, action: str, request: object) -> RawResponse:
         """`call`, returning the response model with the envelope as received, the HTTP status,
         the headers and the number of attempts (the same errors are raised)."""
-        op, exchange = await self._exchange(action, request)
-        return self._raw(op, exchange)
-
-    async def _exchange(self, action: str, request: object) -> tuple[Operation, Exchange]:
-        """Validate and serialize, then the transport's attempts: the final exchange."""
         op, query, headers, body = self._request(action, request)
-        exchange = await self._transport.exchange(
+        with EchoesHidden(body, op.version):
+            return self._raw(op, await self._exchange(op, query, headers, body))
+
+    async def _exchange(
+        self, op: Operation, query: list[tuple[str, str]], headers: dict[str, str], body: bytes
+    ) -> Exchange:
+        """The transport's attempts at one validated and serialized request: the final answer."""
+        return await self._transport.exchange(
             op.method, op.path, query, headers, body,
-            signer=self._sign, policy=self._policy, timeout=self._timeout, action=action,
+            signer=self._sign, policy=self._policy, timeout=self._timeout, action=op.action,
         )  # fmt: skip
-        return op, exchange
 
     # -- the actions (typed per version in the generated subclasses) -----------------------
 

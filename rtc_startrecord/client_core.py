@@ -26,6 +26,7 @@ from .errors import (
     Problem,
     RequestInvalid,
     RtcApiError,
+    RtcError,
     StopMayHaveSucceeded,
     TaskMayAlreadyExist,
 )
@@ -110,6 +111,27 @@ class ClientOptions(TypedDict, total=False):
     backoff_cap: float
     max_response_bytes: int
     limiter: Any
+
+
+class EchoesHidden:
+    """`with EchoesHidden(body, version):` around sending a body and reading its answer: an
+    RtcError raised inside has the body's bucket credentials hidden wherever its text repeats
+    them (a service message quoting the request, a proxy page echoing it). Free unless raised."""
+
+    __slots__ = ("body", "version")
+
+    def __init__(self, body: bytes, version: str) -> None:
+        self.body = body
+        self.version = version
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        if isinstance(exc, RtcError) and self.body:
+            from .redaction import hide_echoes  # the error path only
+
+            hide_echoes(exc, self.body, self.version)
 
 
 class ClientCore:

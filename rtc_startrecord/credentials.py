@@ -73,6 +73,22 @@ def _non_empty_str(_: object, attribute: attrs.Attribute[str], value: object) ->
         raise ValueError(f"{attribute.name} is empty")
 
 
+def _header_safe(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """The access key id and the session token travel in headers (Authorization,
+    X-Security-Token): a character outside printable ASCII would make the HTTP library refuse
+    the request with the value in its message, or send a broken header. The error names the
+    position and the character, never the value."""
+    if not isinstance(value, str):
+        return  # None (no token), or a type the other validator refuses
+    for i, ch in enumerate(value):
+        if not "!" <= ch <= "~":
+            raise ValueError(
+                f"{attribute.name} has a character that cannot go in an HTTP header at position "
+                f"{i} (U+{ord(ch):04X}); check where it was copied from (a stray newline or space "
+                "from a file or variable?)"
+            )
+
+
 @attrs.frozen(repr=False)
 class Credentials:
     """An access key pair (and optional STS session token).
@@ -82,9 +98,11 @@ class Credentials:
     ``session_token`` is stored as None.
     """
 
-    access_key_id: str = attrs.field(validator=_non_empty_str)
+    access_key_id: str = attrs.field(validator=[_non_empty_str, _header_safe])
     secret_access_key: str = attrs.field(validator=_non_empty_str)
-    session_token: str | None = attrs.field(default=None, converter=_empty_to_none)
+    session_token: str | None = attrs.field(
+        default=None, converter=_empty_to_none, validator=_header_safe
+    )
     source: str = attrs.field(default="explicit", kw_only=True)
     """Where these came from: ``explicit``, ``env:VOLC_ACCESSKEY``, ``file:~/.volc/credentials``,
     ``file:~/.volc/config``, ``env:VOLCENGINE_ACCESS_KEY`` or ``file:~/.volcengine/config.json``."""

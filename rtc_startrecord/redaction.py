@@ -17,7 +17,14 @@ import attrs
 from . import spec
 from .errors import Problem
 
-__all__ = ["CROSS_VERSION_SECRET_KEYS", "REDACTED", "Redactor", "redact_problems"]
+__all__ = [
+    "CROSS_VERSION_SECRET_KEYS",
+    "REDACTED",
+    "Redactor",
+    "body_repr",
+    "hide_echoes",
+    "redact_problems",
+]
 
 REDACTED = "<redacted>"
 
@@ -25,6 +32,23 @@ REDACTED = "<redacted>"
 #: the wrong version (where these are unknown keys) still never shows them. A test keeps this
 #: equal to the union of `spec.secret_keys` over all versions.
 CROSS_VERSION_SECRET_KEYS = frozenset({"AccessKey", "SecretKey", "SecurityToken"})
+
+
+def _leaf_strings(value: Any) -> list[str]:
+    """Every non-empty string inside nested lists and dicts (keys included)."""
+    found: list[str] = []
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if node:
+                found.append(node)
+        elif isinstance(node, dict):
+            stack.extend(k for k in node if isinstance(k, str))
+            stack.extend(node.values())
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
+    return found
 
 
 def _dump(value: Any) -> str:
@@ -52,7 +76,12 @@ class Redactor:
         if keys != self.keys or self._kv is None:
             self.keys = keys
             names = "|".join(re.escape(k) for k in sorted(keys))
-            value = r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[^,}\]\s]+"
+            # A quoted string, a flat array or object (its members may hold commas), or a bare
+            # word; a deeper container is caught by its learned JSON form and its leaf strings.
+            value = (
+                r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'"
+                r"|\[[^\[\]{}]*\]|\{[^\[\]{}]*\}|[^,}\]\s]+"
+            )
             self._kv = re.compile(rf"(?P<key>([\"'])(?:{names})\2\s*:\s*)(?:{value})")
             self._at_secret = re.compile(rf"\.(?:{names})(?=$|[.\[])")
         self._walk(body, "$")
@@ -67,8 +96,16 @@ class Redactor:
                         if value:
                             self._strings.append(value)
                     else:
+                        # A list or object where a string belongs: each string in it is as
+                        # secret as the whole (a message may quote one member alone).
+                        self._strings.extend(_leaf_strings(value))
                         with suppress(TypeError, ValueError):  # not JSON: nothing prints it
-                            self._others.append(json.dumps(value, separators=(",", ":")))
+                            for ascii_only in (True, False):
+                                self._others.append(
+                                    json.dumps(
+                                        value, separators=(",", ":"), ensure_ascii=ascii_only
+                                    )
+                                )
                 else:
                     self._walk(value, here)
         elif isinstance(node, list):
@@ -95,6 +132,12 @@ class Redactor:
         """`text` with every secret value the bodies hold replaced by <redacted>."""
         if not self.paths:
             return text
+        # Whole non-string values first, before their member strings are replaced inside them.
+        for form in sorted(set(self._others), key=len, reverse=True):
+            # A bare number or word is hidden only in a message about the secret itself (it
+            # could be any other value too); an array or object form is distinctive anywhere.
+            if at_secret or form[0] in "[{":
+                text = re.sub(rf"(?<![\w.]){re.escape(form)}(?![\w.])", REDACTED, text)
         for secret in sorted(self._strings, key=len, reverse=True):
             forms = {
                 json.dumps(secret),
@@ -105,9 +148,6 @@ class Redactor:
                 text = text.replace(form, f'"{REDACTED}"')
             if len(secret) >= 4:  # shorter ones only where quoted, not to garble other words
                 text = text.replace(secret, REDACTED)
-        if at_secret:
-            for form in sorted(set(self._others), key=len, reverse=True):
-                text = re.sub(rf"(?<![\w.]){re.escape(form)}(?![\w.])", REDACTED, text)
         if self._kv is not None:
             text = self._kv.sub(lambda m: f'{m.group("key")}"{REDACTED}"', text)
         return text
@@ -127,3 +167,36 @@ def redact_problems(problems: list[Problem], body: Any, version: str) -> list[Pr
     if not redactor.found:
         return problems
     return [redactor.problem(p) for p in problems]
+
+
+def body_repr(body: Any) -> str:
+    """The repr of a wire body with the value of every secret key (of any version) hidden.
+
+    For the attrs fields of objects that keep a request body (a simulator task, a migration):
+    their reprs end up in logs, tracebacks and pytest's assertion output."""
+    return repr(Redactor().data(body))
+
+
+def hide_echoes(exc: BaseException, body: bytes, version: str) -> None:
+    """Hide, in place, the bucket credentials of a sent request body wherever the error of its
+    call repeats them: a service message quoting the body, a proxy page echoing it.
+
+    The error path only (it parses the body again); a body without secrets leaves `exc` alone.
+    """
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return
+    redactor = Redactor()
+    redactor.learn(data, version)
+    if not redactor.found:
+        return
+    exc.args = tuple(redactor.text(a) if isinstance(a, str) else a for a in exc.args)
+    for name in ("message", "code"):  # RtcApiError's fields
+        value = getattr(exc, name, None)
+        if isinstance(value, str):
+            setattr(exc, name, redactor.text(value))
+    start = getattr(exc, "body_start", None)  # UnexpectedResponse: the answer's first bytes
+    if isinstance(start, bytes):
+        text = redactor.text(start.decode("utf-8", "replace"))
+        exc.body_start = text.encode()  # type: ignore[attr-defined]

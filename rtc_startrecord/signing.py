@@ -254,10 +254,12 @@ class SigningResult(NamedTuple):
         token = self.headers.get("X-Security-Token")
         fields = []
         for name, value in zip(self._fields, self, strict=True):
-            text = repr(value)
-            if token:
-                text = text.replace(token, "<redacted>")
-            fields.append(f"{name}={text}")
+            if token:  # hidden before repr, which would escape it past a search afterwards
+                if isinstance(value, str):
+                    value = value.replace(token, "<redacted>")
+                elif isinstance(value, dict):
+                    value = {k: v.replace(token, "<redacted>") for k, v in value.items()}
+            fields.append(f"{name}={value!r}")
         return f"SigningResult({', '.join(fields)})"
 
 

@@ -66,6 +66,15 @@ class VerifyResult(NamedTuple):
     x_date: str
     session_token: str | None
 
+    def __repr__(self) -> str:
+        """Every field but the session token, which is shown only as set or not."""
+        token = "<redacted>" if self.session_token is not None else "None"
+        return (
+            f"VerifyResult(access_key_id={self.access_key_id!r}, "
+            f"credential_scope={self.credential_scope!r}, signed_headers={self.signed_headers!r}, "
+            f"x_date={self.x_date!r}, session_token={token})"
+        )
+
 
 class _SupportsItems(Protocol):
     def items(self) -> Iterable[tuple[str, str]]: ...

@@ -22,7 +22,7 @@ import attrs
 
 from .. import spec
 from ..errors import Problem
-from ..redaction import Redactor
+from ..redaction import Redactor, body_repr
 from .fields import field_path, fields
 from .mappings import applicable
 from .notes import Context, Note
@@ -37,7 +37,7 @@ class Migration:
     action: str
     source: str
     target: str
-    body: dict[str, Any]
+    body: dict[str, Any] = attrs.field(repr=body_repr)  # bucket keys hidden
     notes: tuple[Note, ...]
     problems: tuple[Problem, ...]
 

@@ -31,6 +31,7 @@ import attrs
 from .. import spec
 from ..filenames import FILE_EXTENSIONS, expand_file_name, name_parts
 from ..models import RecordTaskStatus
+from ..redaction import body_repr
 from ..rules import listed_streams, stream_identity
 
 GET_WINDOW_MS = 72 * 3600 * 1000
@@ -71,7 +72,7 @@ class Task:
     app_id: str
     room_id: str
     task_id: str
-    request: dict[str, Any]
+    request: dict[str, Any] = attrs.field(repr=body_repr)  # bucket keys hidden
     start_time: int
     version: str = ""  # the API version the task was started in
     status: RecordTaskStatus = RecordTaskStatus.RUNNING
