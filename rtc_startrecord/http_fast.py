@@ -32,7 +32,10 @@ response class; `use_fast_headers(pool)` makes a urllib3 connection pool create 
 from __future__ import annotations
 
 import http.client
+import io
 import re
+import threading
+import time
 import types
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, cast
@@ -126,11 +129,51 @@ _BEGIN = _fast_begin()
 FAST_HEADERS = _BEGIN is not None
 
 
+_DEADLINE = threading.local()
+
+
+def set_read_deadline(when: float | None) -> None:
+    """The `time.monotonic()` by which the answer of this thread's next request must be read
+    (None: only the per-read timeout). The sync transport sets it around each attempt."""
+    _DEADLINE.when = when
+
+
+class _DeadlineSocketReader(io.RawIOBase):
+    """The socket as `http.client` reads it, every receive bounded by the call's deadline.
+
+    A per-read timeout alone lets a server keep the status line, the headers or an endless
+    series of `100 Continue` heads coming a byte at a time, each read in time, for ever."""
+
+    def __init__(self, sock: Any, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the call's deadline passed while reading the answer")
+        current = self._sock.gettimeout()
+        self._sock.settimeout(remaining if current is None else min(current, remaining))
+        read: int = self._sock.recv_into(buffer)
+        return read
+
+
 class FastHTTPResponse(http.client.HTTPResponse):
-    """`http.client.HTTPResponse` whose `begin()` parses headers with `parse_headers` above."""
+    """`http.client.HTTPResponse` whose `begin()` parses headers with `parse_headers` above,
+    and which reads the socket within the deadline of `set_read_deadline` when one is set."""
 
     if _BEGIN is not None:
         begin = _BEGIN
+
+    def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        deadline: float | None = getattr(_DEADLINE, "when", None)
+        if deadline is not None:
+            self.fp.close()  # the stdlib's reader has read nothing yet: replace it
+            self.fp = io.BufferedReader(_DeadlineSocketReader(sock, deadline))
 
 
 # The largest body sent in the same `sendall` as the header block (a copy of both is made).

@@ -41,7 +41,7 @@ from .attempts import (
     retry_after_seconds,
 )
 from .errors import RtcError
-from .http_fast import use_fast_headers
+from .http_fast import set_read_deadline, use_fast_headers
 from .ratelimit import Limiter, RateLimiter
 
 # The sans-I/O names, importable from here as before this module became a shell.
@@ -219,6 +219,7 @@ class Transport:
         """One HTTP exchange, its answer read within the cap and the deadline; urllib3's
         exceptions told apart by whether the request can have reached the service."""
         deadline = time.monotonic() + step.remaining
+        set_read_deadline(deadline)  # the head too, not only the body (http_fast)
         try:
             resp = self._send(
                 method, target, url, body, step.headers, _within(timeout, step.remaining)
@@ -233,6 +234,8 @@ class Transport:
             return Failure(sent=False, reason=_reason(exc))
         except (ReadTimeoutError, ProtocolError, HTTPError, OSError) as exc:
             return Failure(sent=True, reason=_reason(exc))
+        finally:
+            set_read_deadline(None)
         return Answer(resp.status, resp.headers, data)
 
     def _read_capped(self, resp: urllib3.BaseHTTPResponse, deadline: float) -> bytes:

@@ -215,6 +215,48 @@ def test_a_trickling_body_ends_within_the_total_timeout(
     assert info.value.waiting_for == "the answer" and info.value.ambiguous
 
 
+def _trickle_status(conn: socket.socket) -> None:
+    for _ in range(60):  # the status line a byte every half second, each read in time
+        conn.sendall(b"H")
+        time.sleep(0.5)
+
+
+def _trickle_headers(conn: socket.socket) -> None:
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n")
+    for _ in range(60):
+        conn.sendall(b"X-Slow: 1\r\n")
+        time.sleep(0.5)
+
+
+def _endless_continue(conn: socket.socket) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # http.client skips every 100 head, for ever
+        conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n" * 200)
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize(
+    "head", [_trickle_status, _trickle_headers, _endless_continue], ids=lambda f: f.__name__
+)
+def test_a_head_that_never_ends_ends_within_the_total_timeout(
+    serve: Callable[[Handler], RawServer], head: Callable[[socket.socket], None]
+) -> None:
+    server = serve(lambda conn, n: head(conn))
+    t0 = time.monotonic()
+    with (
+        client(server.url, timeout=2.0, total_timeout=3.0) as c,
+        pytest.raises(rs.DeadlineExceeded) as info,
+    ):
+        c.start_record(START)
+    elapsed = time.monotonic() - t0
+    assert elapsed < 3.0 + 1.5, elapsed
+    assert info.value.waiting_for == "the answer" and info.value.ambiguous
+    # the deadline was this call's: the next call on the same client starts afresh
+    ok = serve(lambda conn, n: answer(conn, 200, envelope()))
+    with client(ok.url, timeout=2.0, total_timeout=3.0) as c:
+        c.start_record(START)
+
+
 def test_the_limiter_wait_is_bounded_by_the_deadline(serve: Callable[[Handler], RawServer]) -> None:
     server = serve(lambda conn, n: answer(conn, 200, envelope()))
     with client(server.url, qps=1, total_timeout=0.3) as c:
