@@ -510,3 +510,19 @@ def test_non_loopback_peer_refused_by_the_app(sim: Simulator) -> None:
     assert status.startswith("403") and "loopback peers only" in body["Error"]["Message"]
     assert answer("::ffff:127.0.0.1")[0].startswith("200")
     assert answer("::1")[0].startswith("200")
+
+
+@pytest.mark.parametrize(
+    ("path", "raw"),
+    [
+        ("/advance", b'{"\\ud800": 1}'),
+        ("/publish", b'{"AppId": "\\udcff", "RoomId": "r", "UserId": "u"}'),
+        ("/faults", b'{"Action": "\\ud83d", "Code": "x"}'),
+    ],
+)
+def test_a_lone_surrogate_echoed_in_an_error_is_still_a_json_answer(
+    sim: Simulator, path: str, raw: bytes
+) -> None:
+    status, answer, _ = call(sim, "POST", path, raw=raw)
+    assert status == 400
+    assert answer["Error"]["Code"] == "InvalidParameter"

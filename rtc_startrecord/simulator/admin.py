@@ -126,7 +126,10 @@ class AdminApp:
             log.exception("the simulator's admin API failed")
             status = 500
             answer = {"Error": {"Code": "InternalError", "Message": "the admin API failed"}}
-        body = json.dumps(answer, ensure_ascii=False).encode()
+        try:
+            body = json.dumps(answer, ensure_ascii=False).encode()
+        except UnicodeEncodeError:  # a lone surrogate echoed from the request: keep it escaped
+            body = json.dumps(answer).encode()
         start_response(
             f"{status} {_REASONS.get(status, 'Error')}",
             [
