@@ -295,3 +295,29 @@ def test_ambiguous_outcomes_say_the_first_attempt_probably_worked(
     err = capsys.readouterr().err
     assert says in err
     assert "Check with 'get'" in err
+
+
+def test_inputs_too_large_or_unreadable_are_named_errors(tmp_path: Path) -> None:
+    """Exit 2 with the file named, no traceback: a 5,000-digit integer, an input past the cap
+    (/dev/zero), closed standard input. The other files of the run are still checked."""
+    ok = write(tmp_path / "ok.json", {"AppId": "a", "RoomId": "r", "TaskId": "t"})
+    big = tmp_path / "bigint.json"
+    big.write_text('{"AppId": "a", "RoomId": "r", "TaskId": "t", "BusinessId": ' + "9" * 5000 + "}")
+    exe = [sys.executable, "-m", "rtc_startrecord", "validate", "--action", "StopRecord"]
+
+    def run(*files: str, close_stdin: bool = False) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [*exe, *files], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+            preexec_fn=(lambda: os.close(0)) if close_stdin else None,
+        )  # fmt: skip
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr, proc.stderr
+        assert "rtc-startrecord: error: " in proc.stderr
+        return proc
+
+    assert "larger than 16 MiB" in run("/dev/zero").stderr
+    assert "standard input is closed" in run("-", close_stdin=True).stderr
+    proc = run(str(ok), str(big), str(ok))
+    # the multi-file run named the bad file, and checked the other two
+    assert f"{big}: not JSON this tool can read: Exceeds the limit (4300 digits)" in proc.stderr
+    assert "checked 3 files" in proc.stderr and "1 unreadable" in proc.stderr

@@ -118,21 +118,35 @@ def display_name(path: str) -> str:
     return STDIN_NAME if path == "-" else path
 
 
+#: No request body comes near this (the largest valid StartRecord is about 10 KB); a larger
+#: input is refused before it is parsed, so `/dev/zero` or a runaway pipe cannot fill memory.
+MAX_INPUT_BYTES = 16 << 20
+
+
 def read_bytes(path: str) -> bytes:
-    """The bytes of FILE, or of stdin for ``-``; CliError (exit 2) naming the file on failure."""
-    if path == "-":
-        try:
-            return sys.stdin.buffer.read()
-        except OSError as exc:
-            raise CliError(f"{STDIN_NAME}: cannot read: {exc.strerror or exc}") from None
+    """The bytes of FILE, or of stdin for ``-``; CliError (exit 2) naming the file on failure,
+    or when it holds more than `MAX_INPUT_BYTES`."""
+    name = display_name(path)
     try:
-        return Path(path).read_bytes()
+        if path == "-":
+            if sys.stdin is None:
+                raise CliError(f"{STDIN_NAME}: cannot read: standard input is closed")
+            data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        else:
+            with Path(path).open("rb") as f:
+                data = f.read(MAX_INPUT_BYTES + 1)
     except FileNotFoundError:
         raise CliError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise CliError(f"{path}: is a directory, not a file") from None
     except OSError as exc:
-        raise CliError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise CliError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise CliError(
+            f"{name}: larger than {MAX_INPUT_BYTES >> 20} MiB: not a request body this tool "
+            "reads (check the file name)"
+        )
+    return data
 
 
 def load_json(path: str) -> Any:
@@ -154,6 +168,8 @@ def decode_json(name: str, raw: bytes) -> Any:
         ) from None
     except RecursionError:
         raise CliError(f"{name}: not JSON this tool can read: nested too deeply") from None
+    except ValueError as exc:  # Python's int limit: "Exceeds the limit (4300 digits) ..."
+        raise CliError(f"{name}: not JSON this tool can read: {exc}".split(";")[0]) from None
 
 
 def load_object(path: str) -> dict[str, Any]:
