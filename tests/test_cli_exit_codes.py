@@ -321,3 +321,12 @@ def test_inputs_too_large_or_unreadable_are_named_errors(tmp_path: Path) -> None
     # the multi-file run named the bad file, and checked the other two
     assert f"{big}: not JSON this tool can read: Exceeds the limit (4300 digits)" in proc.stderr
     assert "checked 3 files" in proc.stderr and "1 unreadable" in proc.stderr
+
+
+@pytest.mark.parametrize("seconds", ["1e10", "1e308", "1000001"])
+def test_a_timeout_past_the_longest_taken_is_a_usage_error(
+    seconds: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli.main(["sim", "tasks", "--endpoint", "http://127.0.0.1:9", "--timeout", seconds])
+    assert code == 2
+    assert "longer than 1,000,000 seconds" in capsys.readouterr().err

@@ -585,3 +585,14 @@ def test_file_names_agree_with_the_simulator(pattern: str | None) -> None:
     # every random part (the {Random} variable, the service's suffix) is drawn by the simulator
     assert expected.startswith("directory1/directory2/")
     assert re.fullmatch(re.escape(expected).replace("XXXXXXXX", "[A-Za-z0-9]{8}"), key), key
+
+
+@pytest.mark.parametrize("value", [1e308, -1e308, float("nan"), float("inf"), -1e30])
+@pytest.mark.parametrize("key", ["LocationX", "LocationY", "WidthProportion", "HeightProportion"])
+def test_absurd_ratios_are_drawn_clamped_not_crashed(key: str, value: float) -> None:
+    body = example()
+    regions_of(body)[0][key] = value
+    root, _ = render(body)
+    x, y, w, h = geometry(region_rect(groups(root)[0]))
+    for px in (x, y, w, h):
+        assert abs(px) <= 8 * 1920 + 1

@@ -36,6 +36,10 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+#: The longest --timeout taken.
+MAX_SECONDS = 1_000_000
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -43,6 +47,10 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of seconds")
+    if value > MAX_SECONDS:  # urllib3 and the clock cannot hold a much later deadline
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is longer than {MAX_SECONDS:,} seconds (about 11 days): give less"
+        )
     return value
 
 

@@ -55,7 +55,10 @@ def region_color(i: int) -> str:
 
 
 def _px(ratio: float, size: int) -> int:
-    """Pixel = round(ratio x size), halves rounded up (R16)."""
+    """Pixel = round(ratio x size), halves rounded up (R16). A ratio the validator refused
+    (1e308, NaN) is drawn clamped to a few canvases beyond the edge rather than not at all."""
+    if not -8.0 <= ratio <= 8.0:
+        ratio = 0.0 if ratio != ratio else max(-8.0, min(8.0, ratio))
     return math.floor(ratio * size + 0.5)
 
 
