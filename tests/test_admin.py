@@ -526,3 +526,12 @@ def test_a_lone_surrogate_echoed_in_an_error_is_still_a_json_answer(
     status, answer, _ = call(sim, "POST", path, raw=raw)
     assert status == 400
     assert answer["Error"]["Code"] == "InvalidParameter"
+
+
+def test_a_jump_past_the_72_hour_window_still_reports_what_it_ended(sim: Simulator) -> None:
+    with client_for(sim) as client:
+        client.call("StartRecord", start_body(Control={"MaxIdleTime": 10}))
+    status, moved, _ = call(sim, "POST", "/advance", {"Seconds": 4 * 86400})
+    assert status == 200
+    assert [(t["TaskId"], t["StopReason"]) for t in moved["Ended"]] == [("t1", "IdleTimeOut")]
+    assert sim.tasks == {}  # and then forgotten, as the service forgets it after 72 h

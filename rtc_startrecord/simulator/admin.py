@@ -245,13 +245,11 @@ class AdminApp:
                                seconds)  # fmt: skip
             ms = round(seconds * 1000)
         with self.state.lock:
-            running = {t.key for t in self.state.tasks.values() if t.running}
+            # The task objects, not their keys: a jump past the 72 h window ends a task and
+            # forgets it in the same tick, and it is still reported as ended.
+            running = [t for t in self.state.tasks.values() if t.running]
             self.state.advance(ms / 1000)
-            ended = [
-                task_json(t, files=False)
-                for t in self.state.tasks.values()
-                if t.key in running and not t.running
-            ]
+            ended = [task_json(t, files=False) for t in running if not t.running]
             now = self.state.now_ms()
         return {"Now": now, "AdvancedMs": ms, "Ended": ended}
 
