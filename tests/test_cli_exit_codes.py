@@ -330,3 +330,20 @@ def test_a_timeout_past_the_longest_taken_is_a_usage_error(
     code = cli.main(["sim", "tasks", "--endpoint", "http://127.0.0.1:9", "--timeout", seconds])
     assert code == 2
     assert "longer than 1,000,000 seconds" in capsys.readouterr().err
+
+
+def test_a_secret_variable_that_is_not_utf8_is_refused_at_startup(tmp_path: Path) -> None:
+    env = {**os.environ, "CBS": "\udcff\udcfe"}  # the bytes ff fe, as Python keeps them
+    proc = subprocess.run(
+        [sys.executable, "-m", "rtc_startrecord", "serve", "--port", "0",
+         "--callback-url", "http://127.0.0.1:9/cb", "--callback-secret-env", "CBS"],
+        capture_output=True, text=True, timeout=30, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "environment variable CBS is not UTF-8 text" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_the_simulator_refuses_a_callback_secret_without_utf8_form() -> None:
+    with pytest.raises(ValueError, match="lone surrogate"):
+        Simulator(callback_url="http://127.0.0.1:9/cb", callback_secret="a\udcff")

@@ -190,4 +190,11 @@ def env_secret(name: str, flag: str) -> str:
     if not value:
         state = "is empty" if value == "" else "is not set"
         raise CliError(f"{flag}: environment variable {name} {state}; export the secret there")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8, kept by Python as lone surrogates
+        raise CliError(
+            f"{flag}: environment variable {name} is not UTF-8 text; export the secret as "
+            "printed in the console"
+        ) from None
     return value

@@ -65,6 +65,10 @@ class Simulator:
     ) -> None:
         if (callback_url is None) != (callback_secret is None):
             raise ValueError("callback_url and callback_secret go together")
+        if callback_secret is not None:  # refused now, not at the first delivery
+            from ..callbacks.signature import check_secret
+
+            check_secret(callback_secret)
         self.credentials = Credentials(
             TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, source="simulator"
         )
