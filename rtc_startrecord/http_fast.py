@@ -139,12 +139,15 @@ def set_read_deadline(when: float | None) -> None:
 
 
 class _DeadlineSocketReader(io.RawIOBase):
-    """The socket as `http.client` reads it, every receive bounded by the call's deadline.
+    """The stdlib's socket reader (`socket.SocketIO`), every receive bounded by a deadline.
 
     A per-read timeout alone lets a server keep the status line, the headers or an endless
-    series of `100 Continue` heads coming a byte at a time, each read in time, for ever."""
+    series of `100 Continue` heads coming a byte at a time, each read in time, for ever. The
+    stdlib's reader is kept (not the bare socket): it holds the reference that keeps the socket
+    open after `http.client` closes a `Connection: close` connection under its response."""
 
-    def __init__(self, sock: Any, deadline: float) -> None:
+    def __init__(self, raw: Any, sock: Any, deadline: float) -> None:
+        self._raw = raw
         self._sock = sock
         self._deadline = deadline
 
@@ -157,8 +160,13 @@ class _DeadlineSocketReader(io.RawIOBase):
             raise TimeoutError("the call's deadline passed while reading the answer")
         current = self._sock.gettimeout()
         self._sock.settimeout(remaining if current is None else min(current, remaining))
-        read: int = self._sock.recv_into(buffer)
+        read: int = self._raw.readinto(buffer)
         return read
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
 
 
 class FastHTTPResponse(http.client.HTTPResponse):
@@ -172,8 +180,8 @@ class FastHTTPResponse(http.client.HTTPResponse):
         super().__init__(sock, *args, **kwargs)
         deadline: float | None = getattr(_DEADLINE, "when", None)
         if deadline is not None:
-            self.fp.close()  # the stdlib's reader has read nothing yet: replace it
-            self.fp = io.BufferedReader(_DeadlineSocketReader(sock, deadline))
+            raw = self.fp.detach()  # nothing is buffered yet: keep its socket reader
+            self.fp = io.BufferedReader(_DeadlineSocketReader(raw, sock, deadline))
 
 
 # The largest body sent in the same `sendall` as the header block (a copy of both is made).

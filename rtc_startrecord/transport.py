@@ -49,6 +49,7 @@ __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
     "READ_CHUNK",
     "RETRY_AFTER_CAP",
+    "AnswerTooLarge",
     "Exchange",
     "RetryPolicy",
     "Signer",
@@ -56,6 +57,7 @@ __all__ = [
     "attempt_timeout",
     "encode_query",
     "parse_envelope",
+    "read_capped",
     "retry_after_seconds",
 ]
 
@@ -147,7 +149,7 @@ class Transport:
             "timeout": timeout,
             "retries": _NO_RETRY,
             "redirect": False,
-            "preload_content": False,  # read by _read_capped: bounded in size and in time
+            "preload_content": False,  # read by read_capped: bounded in size and in time
             "decode_content": True,
         }
         if not self._use_direct:
@@ -225,10 +227,10 @@ class Transport:
                 method, target, url, body, step.headers, _within(timeout, step.remaining)
             )
             try:
-                data = self._read_capped(resp, deadline)
+                data = read_capped(resp, deadline, self.max_response_bytes)
             finally:
                 resp.release_conn()
-        except _Overflow:
+        except AnswerTooLarge:
             return TooLarge()
         except (NewConnectionError, ConnectTimeoutError) as exc:
             return Failure(sent=False, reason=_reason(exc))
@@ -237,38 +239,6 @@ class Transport:
         finally:
             set_read_deadline(None)
         return Answer(resp.status, resp.headers, data)
-
-    def _read_capped(self, resp: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
-        """The decoded body, read in chunks: at most `max_response_bytes` (urllib3 >= 2.6 bounds
-        the decompression of each read too), and each read bounded by the call's deadline (a
-        per-read timeout alone lets a body trickle in a byte at a time forever)."""
-        chunks: list[bytes] = []
-        size = 0
-        # An unencoded answer of known length is done when its last byte is in: no second read
-        # to see the end (an encoded one may still sit in urllib3's decoder).
-        plain = "content-encoding" not in resp.headers
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("the call's deadline passed while reading the answer")
-            sock = getattr(getattr(resp, "connection", None), "sock", None)
-            if sock is not None:
-                current = sock.gettimeout()
-                sock.settimeout(remaining if current is None else min(current, remaining))
-            chunk = resp.read1(READ_CHUNK)  # one socket read at most: the deadline is seen
-            if not chunk:
-                return b"".join(chunks)
-            size += len(chunk)
-            if size > self.max_response_bytes:
-                resp.close()  # the rest is never read; the connection is not reused
-                raise _Overflow
-            chunks.append(chunk)
-            if plain and resp.length_remaining == 0:
-                return chunk if len(chunks) == 1 else b"".join(chunks)
-
-
-class _Overflow(Exception):
-    """The answer passed the size cap (turned into ResponseTooLarge by the loop)."""
 
 
 def attempt_timeout(timeout: float | urllib3.Timeout) -> urllib3.Timeout:
@@ -302,3 +272,38 @@ def _within(timeout: urllib3.Timeout, remaining: float) -> urllib3.Timeout:
 def _reason(exc: Exception) -> str:
     reason = getattr(exc, "reason", None)
     return str(reason or exc)
+
+
+class AnswerTooLarge(Exception):
+    """The answer passed the size cap of `read_capped` (the transport turns it into
+    ResponseTooLarge)."""
+
+
+def read_capped(resp: urllib3.BaseHTTPResponse, deadline: float, max_bytes: int) -> bytes:
+    """The decoded body, read in chunks: at most `max_bytes` (urllib3 >= 2.6 bounds the
+    decompression of each read too, else AnswerTooLarge), and each read bounded by `deadline`
+    (`time.monotonic()`; a per-read timeout alone lets a body trickle in a byte at a time
+    forever, TimeoutError)."""
+    chunks: list[bytes] = []
+    size = 0
+    # An unencoded answer of known length is done when its last byte is in: no second read
+    # to see the end (an encoded one may still sit in urllib3's decoder).
+    plain = "content-encoding" not in resp.headers
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the call's deadline passed while reading the answer")
+        sock = getattr(getattr(resp, "connection", None), "sock", None)
+        if sock is not None:
+            current = sock.gettimeout()
+            sock.settimeout(remaining if current is None else min(current, remaining))
+        chunk = resp.read1(READ_CHUNK)  # one socket read at most: the deadline is seen
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            resp.close()  # the rest is never read; the connection is not reused
+            raise AnswerTooLarge
+        chunks.append(chunk)
+        if plain and resp.length_remaining == 0:
+            return chunk if len(chunks) == 1 else b"".join(chunks)

@@ -3,6 +3,7 @@ each way the hardening issue observed, plus the secrets and the closed client.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 import pytest
+import urllib3
 
 import rtc_startrecord as rs
 from rtc_startrecord import signing
@@ -257,6 +259,26 @@ def test_a_head_that_never_ends_ends_within_the_total_timeout(
         c.start_record(START)
 
 
+@pytest.mark.parametrize("framing", ["length", "until-close"])
+def test_an_answer_that_closes_the_connection_is_read_whole(
+    serve: Callable[[Handler], RawServer], framing: str
+) -> None:
+    """`Connection: close`: http.client closes the connection under its response, whose reader
+    must still hold the socket (the deadline-bounded reader keeps the stdlib's)."""
+
+    def close_after(conn: socket.socket, n: int) -> None:
+        body = envelope()
+        length = f"Content-Length: {len(body)}\r\n" if framing == "length" else ""
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close"
+                     b"\r\n" + length.encode() + b"\r\n" + body)  # fmt: skip
+        conn.shutdown(socket.SHUT_WR)
+
+    server = serve(close_after)
+    with client(server.url, timeout=2.0, total_timeout=5.0) as c:
+        for _ in range(3):  # and a new connection each time
+            assert c.start_record(START).result == "ok"
+
+
 def test_the_limiter_wait_is_bounded_by_the_deadline(serve: Callable[[Handler], RawServer]) -> None:
     server = serve(lambda conn, n: answer(conn, 200, envelope()))
     with client(server.url, qps=1, total_timeout=0.3) as c:
@@ -413,3 +435,36 @@ def test_nan_anywhere_is_a_validation_error() -> None:
     }
     with pytest.raises(rs.RequestInvalid):
         rs.RtcClient(rs.Credentials("a", "b")).prepare("StartRecord", body)
+
+
+def _admin_answer(kind: str) -> Handler:
+    def handler(conn: socket.socket, n: int) -> None:
+        if kind == "deep":
+            answer(conn, 200, b"[" * 100_000 + b"]" * 100_000)
+        elif kind == "endless":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n")
+            with contextlib.suppress(OSError):
+                for _ in range(2000):  # 128 MiB at most, or until the client stops reading
+                    conn.sendall(b" " * 65536)
+        else:  # the headers a line every half second
+            _trickle_headers(conn)
+
+    return handler
+
+
+@pytest.mark.parametrize("kind", ["deep", "endless", "trickle"])
+def test_the_admin_client_is_bounded_against_a_wrong_endpoint(
+    serve: Callable[[Handler], RawServer], kind: str
+) -> None:
+    from rtc_startrecord.simulator.admin_client import AdminClient
+
+    server = serve(_admin_answer(kind))
+    t0 = time.monotonic()
+    expected: type[Exception] = ValueError if kind != "trickle" else urllib3.exceptions.HTTPError
+    with AdminClient(server.url, timeout=2.0) as admin, pytest.raises(expected) as info:
+        admin.tasks()
+    assert time.monotonic() - t0 < 2.0 + 1.5
+    if kind == "endless":
+        assert "passed 16 MiB" in str(info.value)
+    if kind == "deep":
+        assert "no JSON answer" in str(info.value)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from .admin import API_PREFIX, AdminError
 
-__all__ = ["AdminClient"]
+__all__ = ["MAX_ANSWER_BYTES", "AdminClient"]
+
+#: The admin API's largest answer (every task of a busy simulator) is far below this.
+MAX_ANSWER_BYTES = 16 << 20
 
 
 class AdminClient:
@@ -27,7 +31,10 @@ class AdminClient:
             raise ValueError(f"{endpoint!r} is not an http:// URL")
         self.endpoint = endpoint.rstrip("/")
         self._token = token
+        self._timeout = timeout
         self._pool = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(timeout))
+        self._direct: Any = None
+        self._prefix = parts.path.rstrip("/")  # an endpoint behind a path
 
     def __repr__(self) -> str:
         return f"AdminClient({self.endpoint!r}, token={'<redacted>' if self._token else None})"
@@ -40,24 +47,57 @@ class AdminClient:
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        resp = self._pool.request(
-            method, self.endpoint + API_PREFIX + path, body=data, headers=headers
-        )
+        raw, status = self._exchange(method, path, data, headers)
         try:
-            answer = json.loads(resp.data)
-        except ValueError:
+            answer = json.loads(raw)
+        except (ValueError, RecursionError):
             raise ValueError(
-                f"HTTP {resp.status} from {self.endpoint} is not the simulator's admin API "
+                f"HTTP {status} from {self.endpoint} is not the simulator's admin API "
                 "(no JSON answer)"
             ) from None
-        if resp.status != 200:
+        if status != 200:
             error = answer.get("Error") if isinstance(answer, dict) else None
             if not isinstance(error, dict):
                 raise ValueError(
-                    f"HTTP {resp.status} from {self.endpoint} is not the simulator's admin API"
+                    f"HTTP {status} from {self.endpoint} is not the simulator's admin API"
                 )
-            raise AdminError(resp.status, str(error.get("Code")), str(error.get("Message")))
+            raise AdminError(status, str(error.get("Code")), str(error.get("Message")))
         return answer
+
+    def _exchange(
+        self, method: str, path: str, data: bytes | None, headers: dict[str, str]
+    ) -> tuple[bytes, int]:
+        """(answer body, HTTP status), the whole exchange within `timeout` and the answer within
+        MAX_ANSWER_BYTES, whatever the endpoint does (the client's own bounded reads)."""
+        import urllib3
+
+        from ..http_fast import set_read_deadline, use_fast_headers
+        from ..transport import AnswerTooLarge, read_capped
+
+        if self._direct is None:  # its connections read the head within the deadline too
+            self._direct = use_fast_headers(self._pool.connection_from_url(self.endpoint))
+        deadline = time.monotonic() + self._timeout
+        set_read_deadline(deadline)
+        try:
+            resp = self._direct.urlopen(
+                method, self._prefix + API_PREFIX + path, body=data, headers=headers, retries=False,
+                redirect=False, preload_content=False, assert_same_host=False,
+            )  # fmt: skip
+            try:
+                return read_capped(resp, deadline, MAX_ANSWER_BYTES), resp.status
+            finally:
+                resp.release_conn()
+        except AnswerTooLarge:
+            raise ValueError(
+                f"the answer from {self.endpoint} passed {MAX_ANSWER_BYTES >> 20} MiB: it is not "
+                "the simulator's admin API"
+            ) from None
+        except TimeoutError:
+            raise urllib3.exceptions.ReadTimeoutError(
+                self._direct, path, f"no whole answer within {self._timeout:g} s"
+            ) from None
+        finally:
+            set_read_deadline(None)
 
     def tasks(self) -> Any:
         return self.request("GET", "/tasks")
