@@ -468,3 +468,27 @@ def test_the_admin_client_is_bounded_against_a_wrong_endpoint(
         assert "passed 16 MiB" in str(info.value)
     if kind == "deep":
         assert "no JSON answer" in str(info.value)
+
+
+@pytest.mark.parametrize("kind", ["endless", "trickle"])
+def test_callback_delivery_is_bounded_against_a_hostile_receiver(
+    serve: Callable[[Handler], RawServer], kind: str
+) -> None:
+    """The simulator's deliverer reads a receiver's answer within its timeout and 64 KiB, and
+    records the attempt as failed (it used to read an endless answer into memory)."""
+    server = serve(_admin_answer(kind))
+    with Simulator(callback_url=server.url + "/cb", callback_secret="s", callback_timeout=1.0,
+                   callback_retry_delay=60.0) as sim:  # fmt: skip
+        t0 = time.monotonic()
+        rs.RtcClient(sim.credentials, endpoint=sim.url, qps=None).start_record(START)
+        while not sim.deliveries and time.monotonic() - t0 < 10:
+            time.sleep(0.05)
+        assert sim.deliveries, "no attempt recorded"
+        first = sim.deliveries[0]
+        assert not first.ok
+        assert first.seconds < 1.0 + 1.0
+        assert first.error is not None
+        if kind == "endless":
+            assert "passed 64 KiB" in first.error
+        else:  # the head's deadline passed: urllib3's read timeout
+            assert "timed out" in first.error

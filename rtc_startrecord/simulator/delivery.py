@@ -13,15 +13,22 @@ import queue
 import threading
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import urllib3
 
 from ..callbacks import build_callback_body
+from ..http_fast import set_read_deadline, use_fast_headers
+from ..transport import AnswerTooLarge, read_capped
 
 log = logging.getLogger("rtc_startrecord.simulator")
 
 _CLOSE_JOIN_SECONDS = 1.0
+
+
+#: A callback receiver answers with a status; its body is read (and ignored) up to this.
+MAX_ANSWER_BYTES = 64 << 10
 
 
 @attrs.frozen(kw_only=True)
@@ -57,6 +64,7 @@ class Deliverer:
         self._lock = threading.Lock()
         self._queue: queue.Queue[dict[str, str] | None] = queue.Queue()
         self._pool = urllib3.PoolManager(retries=False)
+        self._direct: Any = None
         self._idle = threading.Event()
         self._idle.set()
         self._pending = 0
@@ -104,6 +112,30 @@ class Deliverer:
                 if self._pending == 0:
                     self._idle.set()
 
+    def _post(self, payload: bytes, deadline: float) -> int:
+        """One attempt: the HTTP status, the whole answer read by `deadline` and within
+        MAX_ANSWER_BYTES (a receiver that trickles or never ends its answer cannot hold the
+        delivery thread or fill memory)."""
+        if self._direct is None:  # its connections read the head within the deadline too
+            self._direct = use_fast_headers(self._pool.connection_from_url(self.url))
+        parts = urlsplit(self.url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        set_read_deadline(deadline)
+        try:
+            resp = self._direct.urlopen(
+                "POST", target, body=payload, headers={"Content-Type": "application/json"},
+                timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout),
+                retries=False, redirect=False, preload_content=False, assert_same_host=False,
+            )  # fmt: skip
+            try:
+                read_capped(resp, deadline, MAX_ANSWER_BYTES)
+            finally:
+                resp.release_conn()
+            status: int = resp.status
+            return status
+        finally:
+            set_read_deadline(None)
+
     def _deliver(self, body: dict[str, str]) -> None:
         payload = json.dumps(body, ensure_ascii=False).encode()
         for attempt in range(1, self.max_deliveries + 1):
@@ -113,16 +145,13 @@ class Deliverer:
             status: int | None = None
             error: str | None = None
             try:
-                resp = self._pool.request(
-                    "POST",
-                    self.url,
-                    body=payload,
-                    headers={"Content-Type": "application/json"},
-                    timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout),
-                )
-                status = resp.status
+                status = self._post(payload, t0 + self.timeout)
             except urllib3.exceptions.HTTPError as exc:
                 error = str(getattr(exc, "reason", None) or exc)
+            except AnswerTooLarge:
+                error = f"the answer passed {MAX_ANSWER_BYTES >> 10} KiB"
+            except TimeoutError:
+                error = f"no whole answer within {self.timeout:g}s"
             seconds = time.monotonic() - t0
             ok = status == 200 and seconds <= self.timeout
             if status is not None and not ok and error is None:
