@@ -32,16 +32,15 @@ response class; `use_fast_headers(pool)` makes a urllib3 connection pool create 
 from __future__ import annotations
 
 import http.client
-import io
 import re
-import threading
-import time
 import types
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, cast
 
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from .bounded_read import DeadlineHTTPResponse
 
 __all__ = [
     "FAST_HEADERS",
@@ -129,59 +128,12 @@ _BEGIN = _fast_begin()
 FAST_HEADERS = _BEGIN is not None
 
 
-_DEADLINE = threading.local()
-
-
-def set_read_deadline(when: float | None) -> None:
-    """The `time.monotonic()` by which the answer of this thread's next request must be read
-    (None: only the per-read timeout). The sync transport sets it around each attempt."""
-    _DEADLINE.when = when
-
-
-class _DeadlineSocketReader(io.RawIOBase):
-    """The stdlib's socket reader (`socket.SocketIO`), every receive bounded by a deadline.
-
-    A per-read timeout alone lets a server keep the status line, the headers or an endless
-    series of `100 Continue` heads coming a byte at a time, each read in time, for ever. The
-    stdlib's reader is kept (not the bare socket): it holds the reference that keeps the socket
-    open after `http.client` closes a `Connection: close` connection under its response."""
-
-    def __init__(self, raw: Any, sock: Any, deadline: float) -> None:
-        self._raw = raw
-        self._sock = sock
-        self._deadline = deadline
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("the call's deadline passed while reading the answer")
-        current = self._sock.gettimeout()
-        self._sock.settimeout(remaining if current is None else min(current, remaining))
-        read: int = self._raw.readinto(buffer)
-        return read
-
-    def close(self) -> None:
-        if not self.closed:
-            self._raw.close()
-        super().close()
-
-
-class FastHTTPResponse(http.client.HTTPResponse):
-    """`http.client.HTTPResponse` whose `begin()` parses headers with `parse_headers` above,
-    and which reads the socket within the deadline of `set_read_deadline` when one is set."""
+class FastHTTPResponse(DeadlineHTTPResponse):
+    """`http.client.HTTPResponse` whose `begin()` parses headers with `parse_headers` above
+    (and which reads the socket within `bounded_read.set_read_deadline`'s deadline)."""
 
     if _BEGIN is not None:
         begin = _BEGIN
-
-    def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
-        super().__init__(sock, *args, **kwargs)
-        deadline: float | None = getattr(_DEADLINE, "when", None)
-        if deadline is not None:
-            raw = self.fp.detach()  # nothing is buffered yet: keep its socket reader
-            self.fp = io.BufferedReader(_DeadlineSocketReader(raw, sock, deadline))
 
 
 # The largest body sent in the same `sendall` as the header block (a copy of both is made).

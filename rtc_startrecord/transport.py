@@ -40,8 +40,9 @@ from .attempts import (
     parse_envelope,
     retry_after_seconds,
 )
+from .bounded_read import READ_CHUNK, AnswerTooLarge, read_capped, set_read_deadline
 from .errors import RtcError
-from .http_fast import set_read_deadline, use_fast_headers
+from .http_fast import use_fast_headers
 from .ratelimit import Limiter, RateLimiter
 
 # The sans-I/O names, importable from here as before this module became a shell.
@@ -69,7 +70,6 @@ Signer = Callable[
 ]
 
 
-READ_CHUNK = 64 << 10
 # What urllib3 builds from `retries=False` on every call (Retry.from_int), built once.
 _NO_RETRY = urllib3.Retry(total=False, redirect=False)
 
@@ -272,38 +272,3 @@ def _within(timeout: urllib3.Timeout, remaining: float) -> urllib3.Timeout:
 def _reason(exc: Exception) -> str:
     reason = getattr(exc, "reason", None)
     return str(reason or exc)
-
-
-class AnswerTooLarge(Exception):
-    """The answer passed the size cap of `read_capped` (the transport turns it into
-    ResponseTooLarge)."""
-
-
-def read_capped(resp: urllib3.BaseHTTPResponse, deadline: float, max_bytes: int) -> bytes:
-    """The decoded body, read in chunks: at most `max_bytes` (urllib3 >= 2.6 bounds the
-    decompression of each read too, else AnswerTooLarge), and each read bounded by `deadline`
-    (`time.monotonic()`; a per-read timeout alone lets a body trickle in a byte at a time
-    forever, TimeoutError)."""
-    chunks: list[bytes] = []
-    size = 0
-    # An unencoded answer of known length is done when its last byte is in: no second read
-    # to see the end (an encoded one may still sit in urllib3's decoder).
-    plain = "content-encoding" not in resp.headers
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("the call's deadline passed while reading the answer")
-        sock = getattr(getattr(resp, "connection", None), "sock", None)
-        if sock is not None:
-            current = sock.gettimeout()
-            sock.settimeout(remaining if current is None else min(current, remaining))
-        chunk = resp.read1(READ_CHUNK)  # one socket read at most: the deadline is seen
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > max_bytes:
-            resp.close()  # the rest is never read; the connection is not reused
-            raise AnswerTooLarge
-        chunks.append(chunk)
-        if plain and resp.length_remaining == 0:
-            return chunk if len(chunks) == 1 else b"".join(chunks)

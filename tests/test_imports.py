@@ -22,6 +22,7 @@ ALL_BUT_ERRORS = {"spec", "wire", "validation", "rules", "redaction", "filenames
 FORBIDDEN: dict[str, set[str]] = {
     "errors": EVERYTHING,
     "signing": ALL_BUT_ERRORS,
+    "bounded_read": ALL_BUT_ERRORS | {"signing"},  # below the transport and the simulator
     "spec": UPPER | {"transport", "wire", "validation", "rules", "redaction"},
     "wire": UPPER | {"transport", "validation", "rules"},
     "validation": UPPER | {"transport"},

@@ -3,7 +3,6 @@ examples of docs/migrating.md (checked against the code's output, so they cannot
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import math
@@ -20,7 +19,6 @@ import rtc_startrecord.cli as cli
 from contract_tests import support
 from contract_tests.test_properties import bodies
 from rtc_startrecord import spec
-from rtc_startrecord.cli import migrate as cli_migrate
 from rtc_startrecord.migration import diff_versions, migrate
 from rtc_startrecord.validation import validate
 
@@ -237,21 +235,6 @@ def _paths(value: Any, path: str = "$") -> Iterator[str]:
 
 
 # -- the command line ---------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Until cli/parser.py registers this module, add its commands to the parser here."""
-    original = cli.build_parser
-
-    def build() -> argparse.ArgumentParser:
-        parser = original()
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "migrate" not in sub.choices:
-            cli_migrate.add_parsers(sub)
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", build)
 
 
 def _golden_file(tmp_path: Path, with_vod: bool = True) -> Path:

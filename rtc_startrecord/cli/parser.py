@@ -9,6 +9,7 @@ from typing import NoReturn
 from .callbacks import cmd_verify_callback
 from .io import EXIT_CODES, EXIT_USAGE, PROG
 from .lifecycle import action_command
+from .migrate import add_parsers as add_migrate_parsers
 from .preview import cmd_preview
 from .serve import callback_url, cmd_serve
 from .sim import cmd_sim, parse_duration, parse_stream_type
@@ -274,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_verify_callback)
 
     _add_sim(sub, common)
+    add_migrate_parsers(sub)  # migrate, diff-versions (cli/migrate.py)
     return parser
 
 

@@ -71,11 +71,15 @@ class AdminClient:
         MAX_ANSWER_BYTES, whatever the endpoint does (the client's own bounded reads)."""
         import urllib3
 
-        from ..http_fast import set_read_deadline, use_fast_headers
-        from ..transport import AnswerTooLarge, read_capped
+        from ..bounded_read import (
+            AnswerTooLarge,
+            deadline_reads,
+            read_capped,
+            set_read_deadline,
+        )
 
         if self._direct is None:  # its connections read the head within the deadline too
-            self._direct = use_fast_headers(self._pool.connection_from_url(self.endpoint))
+            self._direct = deadline_reads(self._pool.connection_from_url(self.endpoint))
         deadline = time.monotonic() + self._timeout
         set_read_deadline(deadline)
         try:

@@ -18,9 +18,8 @@ from urllib.parse import urlsplit
 import attrs
 import urllib3
 
+from ..bounded_read import AnswerTooLarge, deadline_reads, read_capped, set_read_deadline
 from ..callbacks import build_callback_body
-from ..http_fast import set_read_deadline, use_fast_headers
-from ..transport import AnswerTooLarge, read_capped
 
 log = logging.getLogger("rtc_startrecord.simulator")
 
@@ -117,7 +116,7 @@ class Deliverer:
         MAX_ANSWER_BYTES (a receiver that trickles or never ends its answer cannot hold the
         delivery thread or fill memory)."""
         if self._direct is None:  # its connections read the head within the deadline too
-            self._direct = use_fast_headers(self._pool.connection_from_url(self.url))
+            self._direct = deadline_reads(self._pool.connection_from_url(self.url))
         parts = urlsplit(self.url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         set_read_deadline(deadline)
