@@ -25,6 +25,7 @@ import configparser
 import json
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 DEFAULT_REGION = "cn-north-1"
+_REGION = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 logger = logging.getLogger("rtc_startrecord")
 
@@ -89,6 +91,19 @@ def _header_safe(_: object, attribute: attrs.Attribute[Any], value: object) -> N
             )
 
 
+def _utf8(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """The secret enters HMAC as UTF-8: bytes that were not UTF-8 (kept by Python as lone
+    surrogates, from an environment variable or a file) are named by position, not shown."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"{attribute.name} is not UTF-8 text (position {exc.start}); check where it was "
+                "copied from"
+            ) from None
+
+
 @attrs.frozen(repr=False)
 class Credentials:
     """An access key pair (and optional STS session token).
@@ -99,7 +114,7 @@ class Credentials:
     """
 
     access_key_id: str = attrs.field(validator=[_non_empty_str, _header_safe])
-    secret_access_key: str = attrs.field(validator=_non_empty_str)
+    secret_access_key: str = attrs.field(validator=[_non_empty_str, _utf8])
     session_token: str | None = attrs.field(
         default=None, converter=_empty_to_none, validator=_header_safe
     )
@@ -171,10 +186,15 @@ class Credentials:
 
 def resolve_region(explicit: str | None, environ: Mapping[str, str] | None = None) -> str:
     """The region: ``explicit`` if given, else ``$VOLC_REGION``, else ``cn-north-1``."""
-    if explicit:
-        return explicit
     env = os.environ if environ is None else environ
-    return env.get("VOLC_REGION") or DEFAULT_REGION
+    region = explicit or env.get("VOLC_REGION") or DEFAULT_REGION
+    if not _REGION.fullmatch(region):  # it is signed and sent: a stray newline breaks a header
+        where = "region" if explicit else "VOLC_REGION"
+        raise ValueError(
+            f"{where} {region!r} is not a region name (lower-case letters, digits and '-', "
+            "such as cn-north-1)"
+        )
+    return region
 
 
 # --------------------------------------------------------------------------------------------------
@@ -192,9 +212,12 @@ def _pair(
     ak = ak if isinstance(ak, str) and ak else None
     sk = sk if isinstance(sk, str) and sk else None
     if ak and sk:
-        return Credentials(
-            ak, sk, token if isinstance(token, str) and token else None, source=source
-        )
+        try:
+            return Credentials(
+                ak, sk, token if isinstance(token, str) and token else None, source=source
+            )
+        except ValueError as exc:  # a value no request can carry: say where it was found
+            raise ValueError(f"{what}: {exc}") from None
     if ak or sk:
         have, missing = (ak_name, sk_name) if ak else (sk_name, ak_name)
         return f"{what}: {have} is set but {missing} is missing or empty; skipped"
@@ -246,7 +269,7 @@ def _load_json(path: Path, what: str) -> dict[str, Any] | str:
         if text is None:
             return f"{what}: no such file"
         data = json.loads(text)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         logger.debug("cannot read %s: %s", path, type(exc).__name__)
         return f"{what}: unreadable ({type(exc).__name__}); skipped"
     if not isinstance(data, dict):

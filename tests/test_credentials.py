@@ -179,3 +179,37 @@ def test_resolve_region() -> None:
     assert resolve_region(None, {"VOLC_REGION": "cn-beijing"}) == "cn-beijing"
     assert resolve_region(None, {}) == "cn-north-1"
     assert resolve_region(None, {"VOLC_REGION": ""}) == "cn-north-1"
+
+
+def test_a_secret_that_is_not_utf8_is_named_not_shown() -> None:
+    with pytest.raises(
+        ValueError, match=r"secret_access_key is not UTF-8 text \(position 6\)"
+    ) as e:
+        Credentials("AKLTid", "s3cr3t\udcff")
+    assert "s3cr3t" not in str(e.value)
+
+
+def test_a_bad_value_in_a_credentials_file_names_the_file(tmp_path: Path) -> None:
+    _write_volc_config(tmp_path, ak="ak with space")
+    with pytest.raises(ValueError, match=r"\.volc/config .*access_key_id has a character") as e:
+        Credentials.from_env({}, home=tmp_path)
+    assert SECRET not in str(e.value)
+
+
+def test_a_deeply_nested_config_file_is_skipped_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / ".volc").mkdir()
+    (tmp_path / ".volc" / "config").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(CredentialsNotFound, match=r"unreadable \(RecursionError\); skipped"):
+        Credentials.from_env({}, home=tmp_path)
+
+
+@pytest.mark.parametrize("bad", ["cn-north-1\n", "CN North", "", "cn_north_1", "-x"])
+def test_a_region_that_cannot_be_signed_is_refused(bad: str) -> None:
+    if bad:
+        with pytest.raises(ValueError, match="is not a region name"):
+            resolve_region(bad, {})
+        with pytest.raises(ValueError, match=r"VOLC_REGION .* is not a region name"):
+            resolve_region(None, {"VOLC_REGION": bad})
+    else:  # empty counts as unset
+        assert resolve_region(bad, {"VOLC_REGION": ""}) == "cn-north-1"
+    assert resolve_region("ap-southeast-1", {}) == "ap-southeast-1"
