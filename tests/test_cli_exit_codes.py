@@ -315,7 +315,7 @@ def test_inputs_too_large_or_unreadable_are_named_errors(tmp_path: Path) -> None
         assert "rtc-startrecord: error: " in proc.stderr
         return proc
 
-    assert "larger than 16 MiB" in run("/dev/zero").stderr
+    assert "larger than 1 MiB" in run("/dev/zero").stderr
     assert "standard input is closed" in run("-", close_stdin=True).stderr
     proc = run(str(ok), str(big), str(ok))
     # the multi-file run named the bad file, and checked the other two

@@ -120,7 +120,7 @@ def display_name(path: str) -> str:
 
 #: No request body comes near this (the largest valid StartRecord is about 10 KB); a larger
 #: input is refused before it is parsed, so `/dev/zero` or a runaway pipe cannot fill memory.
-MAX_INPUT_BYTES = 16 << 20
+MAX_INPUT_BYTES = 1 << 20
 
 
 def read_bytes(path: str) -> bytes:
